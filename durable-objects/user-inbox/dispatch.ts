@@ -1,0 +1,88 @@
+/** Socket packets of a device: decode, route by PackageType, answer in the socket's format. */
+import { CloseCode, ErrorCode } from "../../proto/codes";
+import { AppError } from "../../proto/errors";
+import { pb } from "../../proto/gen/pb.js";
+import { decodeInput, encodeOutput, peekHeader, type InputFrame, type Reply } from "./frames";
+import { closeWith, sendQuietly, writeAttachment, type SocketAttachment } from "./sockets";
+import type { UserInbox } from "./user-inbox";
+
+/** Refresh the stored last-seen time at most this often (each refresh serializes the attachment). */
+const LAST_SEEN_GRANULARITY_MS = 10_000;
+
+type Handler = (inbox: UserInbox, ws: WebSocket, attachment: SocketAttachment, frame: InputFrame) => Promise<Reply | null>;
+
+const HANDLERS: Partial<Record<pb.PackageType, Handler>> = {
+  [pb.PackageType.PT_SIGN_IN]: async (inbox, ws, attachment, frame) => {
+    const input = frame.data as pb.SignInInput;
+    try {
+      if (input.userId !== inbox.userId || input.deviceId !== attachment.deviceId) {
+        throw new AppError(ErrorCode.UNAUTHORIZED, "user_id and device_id must match the connection");
+      }
+      await inbox.authenticateOrThrow(input.deviceId, input.token);
+    } catch (err) {
+      // The stream cannot go on for a device that failed sign-in: answer, then close.
+      sendQuietly(ws, encodeOutput(errorReply(frame, err), attachment.format));
+      closeWith(ws, CloseCode.AUTH_FAILED, "sign-in failed");
+      return null;
+    }
+    return { type: frame.type, requestId: frame.requestId };
+  },
+  [pb.PackageType.PT_HEARTBEAT]: async (_inbox, _ws, _attachment, frame) => ({ type: frame.type, requestId: frame.requestId }),
+  [pb.PackageType.PT_SYNC]: async (inbox, _ws, _attachment, frame) => {
+    const input = frame.data as pb.SyncInput;
+    const data = inbox.syncPage(input.seq, input.limit);
+    return { type: frame.type, requestId: frame.requestId, data, dataType: pb.SyncOutput };
+  },
+  [pb.PackageType.PT_MESSAGE]: async (inbox, _ws, attachment, frame) => {
+    inbox.ack(attachment.deviceId, (frame.data as pb.MessageACK).deviceAck);
+    return null;
+  },
+  [pb.PackageType.PT_SEND_MESSAGE]: async (inbox, _ws, attachment, frame) => {
+    const seq = await inbox.send(attachment.deviceId, frame.data as pb.SendMessageReq);
+    const data = pb.SendMessageResp.encode({ seq }).finish();
+    return { type: frame.type, requestId: frame.requestId, data, dataType: pb.SendMessageResp };
+  },
+  [pb.PackageType.PT_SUBSCRIBE_ROOM]: async () => {
+    throw new AppError(ErrorCode.UNIMPLEMENTED, "rooms are not available in this version");
+  },
+};
+
+/** Handles one inbound frame; every failure is answered with a code and the socket stays open. */
+export async function dispatchFrame(
+  inbox: UserInbox,
+  ws: WebSocket,
+  attachment: SocketAttachment,
+  frame: string | ArrayBuffer,
+): Promise<void> {
+  const now = Date.now();
+  const format = typeof frame === "string" ? "json" : "binary";
+  if (now - attachment.lastSeenAt > LAST_SEEN_GRANULARITY_MS || attachment.format !== format) {
+    writeAttachment(ws, { ...attachment, lastSeenAt: now, format });
+  }
+  const size = typeof frame === "string" ? frame.length : frame.byteLength;
+  let reply: Reply | null;
+  if (size > inbox.limits.MAX_FRAME_BYTES) {
+    const header = peekHeader(frame);
+    reply = errorReply(header, new AppError(ErrorCode.FRAME_TOO_LARGE, `frame larger than ${inbox.limits.MAX_FRAME_BYTES} bytes`));
+  } else {
+    let input: InputFrame | undefined;
+    try {
+      input = decodeInput(frame);
+      const handler = HANDLERS[input.type];
+      reply = handler ? await handler(inbox, ws, attachment, input) : null;
+    } catch (err) {
+      reply = errorReply(input ?? peekHeader(frame), err);
+    }
+  }
+  if (reply) {
+    sendQuietly(ws, encodeOutput(reply, format));
+  }
+}
+
+function errorReply(header: { type: pb.PackageType; requestId: number }, err: unknown): Reply {
+  if (err instanceof AppError) {
+    return { type: header.type, requestId: header.requestId, code: err.code, message: err.message };
+  }
+  console.error("UserInbox: packet failed", err);
+  return { type: header.type, requestId: header.requestId, code: ErrorCode.INTERNAL, message: "internal error" };
+}

@@ -1,0 +1,41 @@
+/** UserInbox SQLite schema: append-only; never edit an applied entry. Times are ms since epoch. */
+import type { Migration } from "../shared/migrate";
+
+export const INBOX_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: "inbox",
+    sql: `
+      -- One row per persisted message of this user; body = encoded pb.Message with its seq.
+      CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        msg_id TEXT NOT NULL UNIQUE,       -- global id of the logical message: dedups deliveries
+        body BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- Sends of this user by client message id: a retry returns the original seq.
+      CREATE TABLE sent (
+        client_msg_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- Copies still to be applied by another user's inbox (invariant 2); body has no seq.
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        target_user_id INTEGER NOT NULL,
+        msg_id TEXT NOT NULL,
+        body BLOB NOT NULL
+      );
+      CREATE INDEX idx_outbox_target ON outbox (target_user_id, id);
+      CREATE TABLE device_acks (
+        device_id INTEGER PRIMARY KEY,
+        ack INTEGER NOT NULL
+      );
+      CREATE TABLE device_tokens (
+        device_id INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,99 @@
+/** Every SQL statement of the UserInbox, as named functions over its SqlStorage. */
+
+export interface StoredMessage {
+  seq: number;
+  body: ArrayBuffer;
+}
+
+export interface OutboxRow extends Record<string, SqlStorageValue> {
+  id: number;
+  target_user_id: number;
+  msg_id: string;
+  body: ArrayBuffer;
+}
+
+export interface TokenRow extends Record<string, SqlStorageValue> {
+  token_hash: string;
+  expires_at: number;
+}
+
+export function createStatements(sql: SqlStorage) {
+  return {
+    lastSeq(): number {
+      return sql.exec<{ seq: number }>("SELECT COALESCE(MAX(seq), 0) AS seq FROM messages").one().seq;
+    },
+    insertMessage(seq: number, msgId: string, body: Uint8Array, now: number): void {
+      sql.exec("INSERT INTO messages (seq, msg_id, body, created_at) VALUES (?, ?, ?, ?)", seq, msgId, body, now);
+    },
+    seqOfMessage(msgId: string): number | undefined {
+      return sql.exec<{ seq: number }>("SELECT seq FROM messages WHERE msg_id = ?", msgId).toArray()[0]?.seq;
+    },
+    /** Up to `limit` messages after `seq`, in seq order. */
+    messagesAfter(seq: number, limit: number): StoredMessage[] {
+      return sql
+        .exec<{ seq: number; body: ArrayBuffer }>(
+          "SELECT seq, body FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+          seq,
+          limit,
+        )
+        .toArray();
+    },
+    sentSeq(clientMsgId: string): number | undefined {
+      return sql.exec<{ seq: number }>("SELECT seq FROM sent WHERE client_msg_id = ?", clientMsgId).toArray()[0]?.seq;
+    },
+    insertSent(clientMsgId: string, seq: number, now: number): void {
+      sql.exec("INSERT INTO sent (client_msg_id, seq, created_at) VALUES (?, ?, ?)", clientMsgId, seq, now);
+    },
+    enqueueOutbox(targetUserId: number, msgId: string, body: Uint8Array): void {
+      sql.exec("INSERT INTO outbox (target_user_id, msg_id, body) VALUES (?, ?, ?)", targetUserId, msgId, body);
+    },
+    outboxFor(targetUserId: number, limit: number): OutboxRow[] {
+      return sql
+        .exec<OutboxRow>(
+          "SELECT id, target_user_id, msg_id, body FROM outbox WHERE target_user_id = ? ORDER BY id LIMIT ?",
+          targetUserId,
+          limit,
+        )
+        .toArray();
+    },
+    outboxTargets(): number[] {
+      return sql
+        .exec<{ t: number }>("SELECT DISTINCT target_user_id AS t FROM outbox")
+        .toArray()
+        .map((row) => row.t);
+    },
+    /** Removes delivered rows of one target up to and including `lastId`. */
+    deleteOutboxUpTo(targetUserId: number, lastId: number): void {
+      sql.exec("DELETE FROM outbox WHERE target_user_id = ? AND id <= ?", targetUserId, lastId);
+    },
+    /** Moves a device's ack forward only: a lower value never moves it back. */
+    advanceAck(deviceId: number, ack: number): void {
+      sql.exec(
+        "INSERT INTO device_acks (device_id, ack) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET ack = MAX(ack, excluded.ack)",
+        deviceId,
+        ack,
+      );
+    },
+    ackOf(deviceId: number): number {
+      return sql.exec<{ ack: number }>("SELECT ack FROM device_acks WHERE device_id = ?", deviceId).toArray()[0]?.ack ?? 0;
+    },
+    maxAck(): number {
+      return sql.exec<{ ack: number }>("SELECT COALESCE(MAX(ack), 0) AS ack FROM device_acks").one().ack;
+    },
+    token(deviceId: number): TokenRow | undefined {
+      return sql
+        .exec<TokenRow>("SELECT token_hash, expires_at FROM device_tokens WHERE device_id = ?", deviceId)
+        .toArray()[0];
+    },
+    putToken(deviceId: number, tokenHash: string, expiresAt: number): void {
+      sql.exec(
+        "INSERT INTO device_tokens (device_id, token_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at",
+        deviceId,
+        tokenHash,
+        expiresAt,
+      );
+    },
+  };
+}
+
+export type Statements = ReturnType<typeof createStatements>;

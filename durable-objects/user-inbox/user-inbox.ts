@@ -1,0 +1,333 @@
+/**
+ * UserInbox: one per user. Owns the user's seq and messages (invariant 1), the outbox of copies
+ * for other inboxes (invariant 2), sends deduplicated by client message id (invariant 3), device
+ * acks and tokens, and the user's device sockets (hibernation API).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { decodeBinary } from "../../proto/codec";
+import { CloseCode, ErrorCode } from "../../proto/codes";
+import { connectErrorResponse } from "../../proto/connect-error";
+import { AppError, toResult, type Result } from "../../proto/errors";
+import { pb } from "../../proto/gen/pb.js";
+import type { Env } from "../../workers/env";
+import { userInbox } from "../../workers/stubs";
+import { readLimits, type Limits } from "../shared/limits";
+import { migrate } from "../shared/migrate";
+import { hashToken } from "../shared/token-hash";
+import { dispatchFrame } from "./dispatch";
+import { framedLength, syncOutputBytes, withSeq } from "./message-bytes";
+import { Outbox, type DeliveryItem } from "./outbox";
+import { INBOX_MIGRATIONS } from "./schema";
+import { userMessageBody, validateSend, type SenderProfile } from "./send";
+import { closeWith, deviceTag, pushToDevices, readAttachment, writeAttachment } from "./sockets";
+import { createStatements, type Statements } from "./statements";
+
+const PROFILE_TTL_MS = 60_000;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+/** Safety net: if the immediate delivery of a new outbox row is lost with the object, the alarm retries. */
+const OUTBOX_ALARM_MS = 5_000;
+
+export class UserInbox extends DurableObject<Env> {
+  readonly #stmts: Statements;
+  readonly #limits: Limits;
+  readonly #outbox: Outbox;
+  readonly #userId: number;
+  #lastSeq: number;
+  #alarmAt: number | null = null;
+  #retryDelay = RETRY_MIN_MS;
+  #profile: (SenderProfile & { loadedAt: number }) | null = null;
+  readonly #knownUsers = new Set<number>();
+  /** Sends run one after another, so the seq order is the order requests arrived in. */
+  #sendChain: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#userId = Number(ctx.id.name?.replace(/^user:/, ""));
+    migrate(ctx.storage.sql, INBOX_MIGRATIONS);
+    this.#stmts = createStatements(ctx.storage.sql);
+    this.#limits = readLimits(env);
+    this.#lastSeq = this.#stmts.lastSeq();
+    this.#outbox = new Outbox(this.#stmts, (target, items) => userInbox(this.env, target).deliver(items));
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Stores the token of one device (a new sign-in replaces that device's token only). */
+  issueToken(deviceId: number, tokenHash: string, expiresAt: number): void {
+    this.#stmts.putToken(deviceId, tokenHash, expiresAt);
+  }
+
+  /** Checks a device's token. Fails with UNAUTHORIZED when missing, wrong or expired. */
+  async authenticate(deviceId: number, token: string): Promise<Result<void>> {
+    return toResult(() => this.#authenticate(deviceId, token));
+  }
+
+  /**
+   * Authenticates, then sends (gim LogicExt.SendMessage). `reqBytes` is an encoded
+   * pb.SendMessageReq. Resolves the sender's seq (0 when not persisted).
+   */
+  async sendMessage(deviceId: number, token: string, reqBytes: Uint8Array): Promise<Result<number>> {
+    return toResult(async () => {
+      await this.#authenticate(deviceId, token);
+      const req = decodeBinary(pb.SendMessageReq, reqBytes, "SendMessageReq");
+      const seq = await this.send(deviceId, req);
+      return seq;
+    });
+  }
+
+  /**
+   * Persists a send and its outbox rows, then starts delivery. Public for tests that stop an
+   * object between the two steps; callers outside this class use sendMessage.
+   */
+  async send(deviceId: number, req: pb.SendMessageReq): Promise<number> {
+    const seq = await this.persistSend(deviceId, req);
+    if (seq > 0 && req.receiverId !== this.#userId) {
+      void this.#outbox.drain(req.receiverId).then((done) => done || this.#armAlarm(Date.now() + this.#retryDelay));
+    }
+    return seq;
+  }
+
+  /** Step one of a send: the sender's copy, its dedup record and its outbox row in one transaction. */
+  persistSend(deviceId: number, req: pb.SendMessageReq): Promise<number> {
+    const run = this.#sendChain.then(() => this.#persistSend(deviceId, req));
+    this.#sendChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Applies copies sent by other inboxes, each exactly once (dedup by msg id), in the given
+   * order, and pushes the new ones to every online device. Resolves the number newly applied.
+   */
+  deliver(items: DeliveryItem[]): number {
+    const now = Date.now();
+    const stored = this.#transaction(() => {
+      const bodies: Uint8Array[] = [];
+      for (const item of items) {
+        if (this.#stmts.seqOfMessage(item.msgId) === undefined) {
+          const body = withSeq(new Uint8Array(item.body), ++this.#lastSeq);
+          this.#stmts.insertMessage(this.#lastSeq, item.msgId, body, now);
+          bodies.push(body);
+        }
+      }
+      return bodies;
+    });
+    pushToDevices(this.ctx.getWebSockets(), stored);
+    return stored.length;
+  }
+
+  /** Pushes a message that is not persisted (is_persist=false) to every online device. */
+  pushTransient(body: Uint8Array): void {
+    pushToDevices(this.ctx.getWebSockets(), [body]);
+  }
+
+  /** Forgets the cached profile after the user changed it. */
+  profileChanged(): void {
+    this.#profile = null;
+  }
+
+  /** Accepts a device WebSocket: the Worker forwards the upgrade with the credentials in headers. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return connectErrorResponse(ErrorCode.BAD_REQUEST, "expected a WebSocket upgrade");
+    }
+    const deviceId = Number(request.headers.get("x-gim-device-id"));
+    const auth = await this.authenticate(deviceId, request.headers.get("x-gim-token") ?? "");
+    if (!auth.ok) {
+      return connectErrorResponse(auth.code, auth.message);
+    }
+    for (const old of this.ctx.getWebSockets(deviceTag(deviceId))) {
+      closeWith(old, CloseCode.REPLACED, "replaced by a new connection of this device");
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [deviceTag(deviceId)]);
+    const now = Date.now();
+    const format = new URL(request.url).searchParams.get("format") === "json" ? "json" : "binary";
+    writeAttachment(server, { v: 1, deviceId, format, connectedAt: now, lastSeenAt: now });
+    this.#armAlarm(now + this.#sweepIntervalMs());
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    const attachment = readAttachment(ws);
+    if (!attachment) {
+      closeWith(ws, 1011, "socket state lost; reconnect");
+      return;
+    }
+    try {
+      await dispatchFrame(this, ws, attachment, frame);
+    } catch (err) {
+      console.error(`UserInbox:${this.#userId} webSocketMessage`, err);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // Answer the close; 1005/1006 are reserved and cannot be sent back.
+    closeWith(ws, code === 1005 || code === 1006 ? 1000 : code, "");
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.warn(`UserInbox:${this.#userId} webSocketError`, error);
+  }
+
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    const now = Date.now();
+    const delivered = await this.#outbox.drainAll();
+    this.#retryDelay = delivered ? RETRY_MIN_MS : Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+    this.#closeIdleSockets(now);
+    if (!delivered) {
+      this.#armAlarm(Date.now() + this.#retryDelay);
+    }
+    if (this.ctx.getWebSockets().length > 0) {
+      this.#armAlarm(now + this.#sweepIntervalMs());
+    }
+  }
+
+  // ---- used by dispatch.ts for socket packets ----
+
+  get userId(): number {
+    return this.#userId;
+  }
+
+  get limits(): Limits {
+    return this.#limits;
+  }
+
+  async authenticateOrThrow(deviceId: number, token: string): Promise<void> {
+    await this.#authenticate(deviceId, token);
+  }
+
+  /** An encoded pb.SyncOutput of the messages after `seq` (0 = after the highest device ack). */
+  syncPage(seq: number, limit: number): Uint8Array {
+    const from = seq > 0 ? seq : this.#stmts.maxAck();
+    const pageSize = Math.min(Math.max(limit > 0 ? limit : this.#limits.SYNC_PAGE_LIMIT, 1), this.#limits.SYNC_PAGE_MAX);
+    const rows = this.#stmts.messagesAfter(from, pageSize + 1);
+    const bodies: ArrayBuffer[] = [];
+    let bytes = 0;
+    for (const row of rows.slice(0, pageSize)) {
+      bytes += framedLength(row.body);
+      if (bodies.length > 0 && bytes > this.#limits.SYNC_REPLY_MAX_BYTES) {
+        break;
+      }
+      bodies.push(row.body);
+    }
+    return syncOutputBytes(bodies, rows.length > bodies.length);
+  }
+
+  /** Moves a device's ack forward (never back, never past the last seq). */
+  ack(deviceId: number, seq: number): void {
+    if (seq > 0) {
+      this.#stmts.advanceAck(deviceId, Math.min(seq, this.#lastSeq));
+    }
+  }
+
+  // ---- private helpers ----
+
+  async #authenticate(deviceId: number, token: string): Promise<void> {
+    if (!Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
+      throw new AppError(ErrorCode.UNAUTHORIZED, "user_id, device_id and token are required");
+    }
+    const row = this.#stmts.token(deviceId);
+    if (!row || row.token_hash !== (await hashToken(token))) {
+      throw new AppError(ErrorCode.UNAUTHORIZED, "invalid token: sign in again");
+    }
+    if (row.expires_at <= Date.now()) {
+      throw new AppError(ErrorCode.UNAUTHORIZED, "token expired: sign in again");
+    }
+  }
+
+  async #persistSend(deviceId: number, req: pb.SendMessageReq): Promise<number> {
+    validateSend(req, this.#limits);
+    const earlier = req.clientMsgId ? this.#stmts.sentSeq(req.clientMsgId) : undefined;
+    if (earlier !== undefined) {
+      return earlier;
+    }
+    await this.#requireUser(req.receiverId);
+    const now = Date.now();
+    const base = userMessageBody(req, this.#userId, deviceId, await this.#senderProfile(), now);
+    if (!req.isPersist) {
+      pushToDevices(this.ctx.getWebSockets(), [base], deviceId);
+      if (req.receiverId !== this.#userId) {
+        await userInbox(this.env, req.receiverId).pushTransient(base);
+      }
+      return 0;
+    }
+    const seq = ++this.#lastSeq;
+    const msgId = `u${this.#userId}:${seq}`;
+    const body = this.#transaction(() => {
+      const stored = withSeq(base, seq);
+      this.#stmts.insertMessage(seq, msgId, stored, now);
+      if (req.clientMsgId) {
+        this.#stmts.insertSent(req.clientMsgId, seq, now);
+      }
+      if (req.receiverId !== this.#userId) {
+        this.#stmts.enqueueOutbox(req.receiverId, msgId, base);
+      }
+      this.#stmts.advanceAck(deviceId, seq);
+      return stored;
+    });
+    if (req.receiverId !== this.#userId) {
+      this.#armAlarm(now + OUTBOX_ALARM_MS);
+    }
+    pushToDevices(this.ctx.getWebSockets(), [body], deviceId);
+    return seq;
+  }
+
+  /** Runs `fn` in one SQLite transaction; on failure the in-memory seq is reloaded. */
+  #transaction<T>(fn: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (err) {
+      this.#lastSeq = this.#stmts.lastSeq();
+      throw err;
+    }
+  }
+
+  async #requireUser(userId: number): Promise<void> {
+    if (userId === this.#userId || this.#knownUsers.has(userId)) {
+      return;
+    }
+    const row = await this.env.DB.prepare("SELECT 1 AS found FROM users WHERE id = ?").bind(userId).first();
+    if (!row) {
+      throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} does not exist`);
+    }
+    this.#knownUsers.add(userId);
+  }
+
+  async #senderProfile(): Promise<SenderProfile> {
+    const now = Date.now();
+    if (!this.#profile || now - this.#profile.loadedAt > PROFILE_TTL_MS) {
+      const row = await this.env.DB.prepare("SELECT nickname, avatar_url, extra FROM users WHERE id = ?")
+        .bind(this.#userId)
+        .first<{ nickname: string; avatar_url: string; extra: string }>();
+      this.#profile = { nickname: row?.nickname ?? "", avatarUrl: row?.avatar_url ?? "", extra: row?.extra ?? "", loadedAt: now };
+    }
+    return this.#profile;
+  }
+
+  #sweepIntervalMs(): number {
+    return Math.max(Math.floor(this.#limits.IDLE_TIMEOUT_MS / 2), 1_000);
+  }
+
+  #closeIdleSockets(now: number): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      const attachment = readAttachment(ws);
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const lastSeen = Math.max(attachment?.lastSeenAt ?? 0, pinged);
+      if (now - lastSeen > this.#limits.IDLE_TIMEOUT_MS) {
+        closeWith(ws, CloseCode.IDLE_TIMEOUT, "idle timeout: nothing received");
+      }
+    }
+  }
+
+  /** The one place that sets the alarm: keeps the earliest of the requested times. */
+  #armAlarm(at: number): void {
+    if (this.#alarmAt === null || at < this.#alarmAt) {
+      this.#alarmAt = at;
+      void this.ctx.storage.setAlarm(at);
+    }
+  }
+}

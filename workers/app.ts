@@ -1,0 +1,28 @@
+/** The Hono app: health, the WebSocket upgrade and gim's services in Connect unary form. */
+import { Hono } from "hono";
+import { ErrorCode } from "../proto/codes";
+import { AppError } from "../proto/errors";
+import { errorResponse, serveUnary, type Service } from "./connect-rpc";
+import type { AppEnv } from "./env";
+import { authenticateCaller, businessExt } from "./routes/business-ext";
+import { logicExt } from "./routes/logic-ext";
+import { upgradeWebSocket } from "./routes/websocket";
+
+const SERVICES: Record<string, Service> = {
+  "pb.LogicExt": logicExt,
+  "pb.BusinessExt": businessExt,
+};
+
+export const app = new Hono<AppEnv>();
+
+app.get("/healthz", (c) => c.text("ok"));
+app.get("/ws", upgradeWebSocket);
+app.post("/:service/:method", (c) => {
+  const service = SERVICES[c.req.param("service")];
+  if (!service) {
+    throw new AppError(ErrorCode.UNIMPLEMENTED, `service ${c.req.param("service")} does not exist`);
+  }
+  return serveUnary(c, service, c.req.param("method"), (ctx, caller) => authenticateCaller(ctx.env, caller));
+});
+app.notFound((c) => errorResponse(c, new AppError(ErrorCode.UNIMPLEMENTED, `no route for ${c.req.method} ${c.req.path}`)));
+app.onError((err, c) => errorResponse(c, err));

@@ -1,0 +1,113 @@
+/**
+ * Connect unary form of gim's gRPC services: `POST /pb.<Service>/<Method>` with an
+ * `application/json` (proto3 JSON) or `application/proto` body, answered in the same encoding;
+ * errors as Connect error JSON with the matching HTTP status.
+ */
+import type { Context } from "hono";
+import { decodeBinary, encode, fromJson, parseJson, toJson, type ProtoType } from "../proto/codec";
+import { codeInfo, ErrorCode } from "../proto/codes";
+import { connectErrorBody } from "../proto/connect-error";
+import { AppError } from "../proto/errors";
+import type { AppEnv } from "./env";
+
+/** A caller authenticated by the `user_id`, `device_id` and `token` headers. */
+export interface Caller {
+  userId: number;
+  deviceId: number;
+  token: string;
+}
+
+/**
+ * How a method treats credentials: "verify" checks them before the handler, "read" leaves the
+ * check to the handler (SendMessage: the sender's inbox checks and sends in one call), "none"
+ * needs none (SignIn, RegisterDevice).
+ */
+export type AuthMode = "verify" | "read" | "none";
+
+export interface UnaryMethod<Req> {
+  request: ProtoType<Req>;
+  response: ProtoType<unknown>;
+  auth: AuthMode;
+  /** Returns the response as a message or a plain object of its fields. */
+  handle(c: Context<AppEnv>, req: Req, caller: Caller): Promise<object>;
+}
+
+/** Declares one method; keeps the request type tied to its handler. */
+export function unary<Req>(method: UnaryMethod<Req>): UnaryMethod<unknown> {
+  return method as UnaryMethod<unknown>;
+}
+
+export type Service = Record<string, UnaryMethod<unknown>>;
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+type Encoding = "json" | "proto";
+
+function encodingOf(contentType: string | undefined): Encoding | null {
+  const type = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (type === "application/json") {
+    return "json";
+  }
+  if (type === "application/proto" || type === "application/x-protobuf") {
+    return "proto";
+  }
+  return null;
+}
+
+/** Reads a credential header by gim's metadata name, or its dashed form. */
+function header(c: Context<AppEnv>, name: string): string {
+  return c.req.header(name) ?? c.req.header(name.replace(/_/g, "-")) ?? "";
+}
+
+export function readCaller(c: Context<AppEnv>): Caller {
+  const userId = Number(header(c, "user_id"));
+  const deviceId = Number(header(c, "device_id"));
+  const token = header(c, "token");
+  if (!Number.isSafeInteger(userId) || userId <= 0 || !Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
+    throw new AppError(ErrorCode.UNAUTHORIZED, "user_id, device_id and token headers are required");
+  }
+  return { userId, deviceId, token };
+}
+
+/** Serves one unary call of `service`; `authenticate` checks the caller's token. */
+export async function serveUnary(
+  c: Context<AppEnv>,
+  service: Service,
+  methodName: string,
+  authenticate: (c: Context<AppEnv>, caller: Caller) => Promise<void>,
+): Promise<Response> {
+  const method = Object.hasOwn(service, methodName) ? service[methodName] : undefined;
+  if (!method) {
+    throw new AppError(ErrorCode.UNIMPLEMENTED, `method ${methodName} is not implemented`);
+  }
+  const encoding = encodingOf(c.req.header("content-type"));
+  if (!encoding) {
+    return c.json(connectErrorBody(ErrorCode.BAD_REQUEST, "content-type must be application/json or application/proto"), 415);
+  }
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new AppError(ErrorCode.FRAME_TOO_LARGE, `request body larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  const req =
+    encoding === "proto"
+      ? decodeBinary(method.request, bytes, methodName)
+      : fromJson(method.request, bytes.length === 0 ? {} : parseJson(new TextDecoder().decode(bytes), "request body"), methodName);
+  const caller = method.auth === "none" ? { userId: 0, deviceId: 0, token: "" } : readCaller(c);
+  if (method.auth === "verify") {
+    await authenticate(c, caller);
+  }
+  const res = method.response.fromObject((await method.handle(c, req, caller)) as Record<string, unknown>);
+  if (encoding === "proto") {
+    return new Response(encode(method.response, res), { headers: { "content-type": "application/proto" } });
+  }
+  return c.json(toJson(method.response, res));
+}
+
+/** Maps any thrown error to a Connect error response; unknown errors are logged, not exposed. */
+export function errorResponse(c: Context<AppEnv>, err: unknown): Response {
+  if (err instanceof AppError) {
+    return c.json(connectErrorBody(err.code, err.message), codeInfo(err.code).httpStatus as 400);
+  }
+  console.error(`${c.req.method} ${c.req.path} failed`, err);
+  return c.json(connectErrorBody(ErrorCode.INTERNAL, "internal error"), 500);
+}

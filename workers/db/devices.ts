@@ -1,0 +1,27 @@
+/** D1 queries on devices. */
+import { pb } from "../../proto/gen/pb.js";
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+export async function registerDevice(db: D1Database, req: pb.RegisterDeviceReq): Promise<number> {
+  const now = nowSeconds();
+  const row = await db
+    .prepare(
+      "INSERT INTO devices (type, brand, model, system_version, sdk_version, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(req.type, req.brand, req.model, req.systemVersion, req.sdkVersion, now, now)
+    .first<{ id: number }>();
+  if (!row) {
+    throw new Error("device insert returned no id");
+  }
+  return row.id;
+}
+
+export async function deviceExists(db: D1Database, deviceId: number): Promise<boolean> {
+  return (await db.prepare("SELECT 1 AS found FROM devices WHERE id = ?").bind(deviceId).first()) !== null;
+}
+
+/** Records the user that signed in on a device (gim: a device id is reusable across accounts). */
+export async function bindDevice(db: D1Database, deviceId: number, userId: number): Promise<void> {
+  await db.prepare("UPDATE devices SET user_id = ?, update_time = ? WHERE id = ?").bind(userId, nowSeconds(), deviceId).run();
+}

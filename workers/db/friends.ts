@@ -1,0 +1,109 @@
+/** D1 queries on friends: one row per direction; status 0 = requested, 1 = agreed. */
+import { pb } from "../../proto/gen/pb.js";
+
+export const FriendStatus = { REQUESTED: 0, AGREED: 1 } as const;
+
+export interface FriendRow {
+  user_id: number;
+  friend_id: number;
+  remarks: string;
+  extra: string;
+  description: string;
+  status: number;
+  create_time: number;
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+export async function getFriendRow(db: D1Database, userId: number, friendId: number): Promise<FriendRow | null> {
+  return db.prepare("SELECT * FROM friends WHERE user_id = ? AND friend_id = ?").bind(userId, friendId).first<FriendRow>();
+}
+
+export async function insertRequest(db: D1Database, userId: number, friendId: number, remarks: string, description: string): Promise<void> {
+  const now = nowSeconds();
+  await db
+    .prepare(
+      "INSERT INTO friends (user_id, friend_id, remarks, description, status, create_time, update_time) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (user_id, friend_id) DO NOTHING",
+    )
+    .bind(userId, friendId, remarks, description, now, now)
+    .run();
+}
+
+/**
+ * Makes both directions agreed in one batch: the requester's row and the accepter's own row
+ * (created, or updated when the accepter had also asked: gim failed on that unique key).
+ */
+export async function agree(db: D1Database, requesterId: number, accepterId: number, accepterRemarks: string): Promise<void> {
+  const now = nowSeconds();
+  await db.batch([
+    db.prepare("UPDATE friends SET status = 1, update_time = ? WHERE user_id = ? AND friend_id = ?").bind(now, requesterId, accepterId),
+    db
+      .prepare(
+        "INSERT INTO friends (user_id, friend_id, remarks, status, create_time, update_time) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (user_id, friend_id) DO UPDATE SET status = 1, remarks = excluded.remarks, update_time = excluded.update_time",
+      )
+      .bind(accepterId, requesterId, accepterRemarks, now, now),
+  ]);
+}
+
+/** Deletes a pending request from `requesterId` to `targetId`; true when one existed. */
+export async function deleteRequest(db: D1Database, requesterId: number, targetId: number): Promise<boolean> {
+  const result = await db
+    .prepare("DELETE FROM friends WHERE user_id = ? AND friend_id = ? AND status = 0")
+    .bind(requesterId, targetId)
+    .run();
+  return result.meta.changes > 0;
+}
+
+/** Deletes both directions of a friendship; true when the caller had the friend. */
+export async function deleteFriendship(db: D1Database, userId: number, friendId: number): Promise<boolean> {
+  const [mine] = await db.batch([
+    db.prepare("DELETE FROM friends WHERE user_id = ? AND friend_id = ? AND status = 1").bind(userId, friendId),
+    db.prepare("DELETE FROM friends WHERE user_id = ? AND friend_id = ?").bind(friendId, userId),
+  ]);
+  return (mine?.meta.changes ?? 0) > 0;
+}
+
+export async function setFriend(db: D1Database, userId: number, friendId: number, remarks: string, extra: string): Promise<boolean> {
+  const result = await db
+    .prepare("UPDATE friends SET remarks = ?, extra = ?, update_time = ? WHERE user_id = ? AND friend_id = ? AND status = 1")
+    .bind(remarks, extra, nowSeconds(), userId, friendId)
+    .run();
+  return result.meta.changes > 0;
+}
+
+export async function listFriends(db: D1Database, userId: number): Promise<pb.IFriend[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT f.friend_id, f.remarks, f.extra, u.nickname, u.sex, u.avatar_url, u.extra AS user_extra
+       FROM friends f JOIN users u ON u.id = f.friend_id WHERE f.user_id = ? AND f.status = 1 ORDER BY f.friend_id`,
+    )
+    .bind(userId)
+    .all<{ friend_id: number; remarks: string; extra: string; nickname: string; sex: number; avatar_url: string; user_extra: string }>();
+  return results.map((r) => ({
+    userId: r.friend_id,
+    nickname: r.nickname,
+    sex: r.sex,
+    avatarUrl: r.avatar_url,
+    userExtra: r.user_extra,
+    remarks: r.remarks,
+    extra: r.extra,
+  }));
+}
+
+/** Pending requests addressed to `userId`, oldest first. */
+export async function listRequests(db: D1Database, userId: number): Promise<pb.IFriendRequest[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT f.user_id, f.description, f.create_time, u.nickname, u.avatar_url
+       FROM friends f JOIN users u ON u.id = f.user_id WHERE f.friend_id = ? AND f.status = 0 ORDER BY f.create_time, f.user_id`,
+    )
+    .bind(userId)
+    .all<{ user_id: number; description: string; create_time: number; nickname: string; avatar_url: string }>();
+  return results.map((r) => ({
+    userId: r.user_id,
+    nickname: r.nickname,
+    avatarUrl: r.avatar_url,
+    description: r.description,
+    createTime: r.create_time,
+  }));
+}

@@ -1,0 +1,45 @@
+/** pb.LogicExt: devices, 1:1 send and friends. Methods not listed answer `unimplemented`. */
+import { encode } from "../../proto/codec";
+import { ErrorCode } from "../../proto/codes";
+import { AppError, unwrap } from "../../proto/errors";
+import { pb } from "../../proto/gen/pb.js";
+import { unary, type Service } from "../connect-rpc";
+import { registerDevice } from "../db/devices";
+import { userInbox } from "../stubs";
+import { friendMethods } from "./friends";
+
+const DEVICE_FIELD_MAX_CHARS = 64;
+
+export const logicExt: Service = {
+  RegisterDevice: unary({
+    request: pb.RegisterDeviceReq,
+    response: pb.RegisterDeviceResp,
+    auth: "none",
+    async handle(c, req) {
+      if (!(req.type >= 1 && req.type <= 5)) {
+        throw new AppError(ErrorCode.BAD_REQUEST, "type must be 1 (Android), 2 (iOS), 3 (Windows), 4 (MacOS) or 5 (Web)");
+      }
+      for (const [field, value] of [
+        ["brand", req.brand],
+        ["model", req.model],
+        ["system_version", req.systemVersion],
+        ["sdk_version", req.sdkVersion],
+      ] as const) {
+        if (!value || value.length > DEVICE_FIELD_MAX_CHARS) {
+          throw new AppError(ErrorCode.BAD_REQUEST, `${field} is required (at most ${DEVICE_FIELD_MAX_CHARS} characters)`);
+        }
+      }
+      return { deviceId: await registerDevice(c.env.DB, req) };
+    },
+  }),
+  SendMessage: unary({
+    request: pb.SendMessageReq,
+    response: pb.SendMessageResp,
+    auth: "read",
+    async handle(c, req, caller) {
+      const result = await userInbox(c.env, caller.userId).sendMessage(caller.deviceId, caller.token, encode(pb.SendMessageReq, req));
+      return { seq: unwrap(result) };
+    },
+  }),
+  ...friendMethods,
+};

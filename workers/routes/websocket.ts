@@ -1,0 +1,26 @@
+/** GET /ws: reads the credentials (query or headers) and hands the upgrade to the user's inbox. */
+import type { Context } from "hono";
+import { ErrorCode } from "../../proto/codes";
+import { connectErrorResponse } from "../../proto/connect-error";
+import type { AppEnv } from "../env";
+import { userInbox } from "../stubs";
+
+function credential(c: Context<AppEnv>, name: string): string {
+  return c.req.query(name) ?? c.req.header(name) ?? c.req.header(name.replace(/_/g, "-")) ?? "";
+}
+
+export async function upgradeWebSocket(c: Context<AppEnv>): Promise<Response> {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    return connectErrorResponse(ErrorCode.BAD_REQUEST, "expected a WebSocket upgrade");
+  }
+  const userId = Number(credential(c, "user_id"));
+  const deviceId = Number(credential(c, "device_id"));
+  const token = credential(c, "token");
+  if (!Number.isSafeInteger(userId) || userId <= 0 || !Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
+    return connectErrorResponse(ErrorCode.UNAUTHORIZED, "user_id, device_id and token are required");
+  }
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("x-gim-device-id", String(deviceId));
+  headers.set("x-gim-token", token);
+  return userInbox(c.env, userId).fetch(new Request(c.req.url, { headers }));
+}

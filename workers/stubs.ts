@@ -1,0 +1,6 @@
+/** The only place that addresses Durable Objects; names are prefixed by entity. */
+import type { Env } from "./env";
+
+export function userInbox(env: Env, userId: number) {
+  return env.USER_INBOX.getByName(`user:${userId}`);
+}
