@@ -28,10 +28,14 @@ function generate(outDir) {
       .replace(/import \* as \$protobuf from "protobufjs\/minimal";/, 'import $protobuf from "protobufjs/minimal.js";')
       .replace(/"protobufjs\/minimal"/g, '"protobufjs/minimal.js"');
     if (f === "pb.js") {
-      // int64 values are plain numbers everywhere (ids and seqs stay below 2^53). Without this,
-      // protobufjs returns Long objects in Node (where the optional "long" package resolves) but
-      // numbers in workerd, so one codec would behave two ways.
-      text = text.replace(/^(import \$protobuf from .*;)$/m, "$1\n$protobuf.util.Long = undefined;\n$protobuf.configure();");
+      // One behaviour in Node and workerd: int64 values are plain numbers (ids and seqs stay below
+      // 2^53; Node would otherwise get Long objects), and writers use Uint8Array, not Buffer
+      // (workerd's Buffer.utf8Write rejects the offset/length protobufjs passes for strings of
+      // 40+ characters).
+      text = text.replace(
+        /^(import \$protobuf from .*;)$/m,
+        "$1\n$protobuf.util.Long = undefined;\n$protobuf.util.Buffer = null;\n$protobuf.configure();",
+      );
     }
     writeFileSync(p, header + text);
   }

@@ -17,12 +17,8 @@ export const app = new Hono<AppEnv>();
 
 app.get("/healthz", (c) => c.text("ok"));
 app.get("/ws", upgradeWebSocket);
-app.post("/:service/:method", (c) => {
-  const service = SERVICES[c.req.param("service")];
-  if (!service) {
-    throw new AppError(ErrorCode.UNIMPLEMENTED, `service ${c.req.param("service")} does not exist`);
-  }
-  return serveUnary(c, service, c.req.param("method"), (ctx, caller) => authenticateCaller(ctx.env, caller));
-});
+app.post("/:service/:method", (c) =>
+  serveUnary(c, SERVICES[c.req.param("service")], c.req.param("method"), (ctx, caller) => authenticateCaller(ctx.env, caller)),
+);
 app.notFound((c) => errorResponse(c, new AppError(ErrorCode.UNIMPLEMENTED, `no route for ${c.req.method} ${c.req.path}`)));
 app.onError((err, c) => errorResponse(c, err));

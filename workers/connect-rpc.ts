@@ -69,22 +69,29 @@ export function readCaller(c: Context<AppEnv>): Caller {
   return { userId, deviceId, token };
 }
 
-/** Serves one unary call of `service`; `authenticate` checks the caller's token. */
+/**
+ * Serves one unary call; `authenticate` checks the caller's token. The body is read before any
+ * answer: replying early to an unread body makes the runtime close the connection, which HTTP
+ * clients still writing it report as a broken pipe instead of our error.
+ */
 export async function serveUnary(
   c: Context<AppEnv>,
-  service: Service,
+  service: Service | undefined,
   methodName: string,
   authenticate: (c: Context<AppEnv>, caller: Caller) => Promise<void>,
 ): Promise<Response> {
-  const method = Object.hasOwn(service, methodName) ? service[methodName] : undefined;
+  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) {
+    throw new AppError(ErrorCode.FRAME_TOO_LARGE, `request body larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const method = service && Object.hasOwn(service, methodName) ? service[methodName] : undefined;
   if (!method) {
-    throw new AppError(ErrorCode.UNIMPLEMENTED, `method ${methodName} is not implemented`);
+    throw new AppError(ErrorCode.UNIMPLEMENTED, `${c.req.path.slice(1)} is not implemented`);
   }
   const encoding = encodingOf(c.req.header("content-type"));
   if (!encoding) {
     return c.json(connectErrorBody(ErrorCode.BAD_REQUEST, "content-type must be application/json or application/proto"), 415);
   }
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
   if (bytes.length > MAX_BODY_BYTES) {
     throw new AppError(ErrorCode.FRAME_TOO_LARGE, `request body larger than ${MAX_BODY_BYTES} bytes`);
   }

@@ -2,6 +2,7 @@
 /*eslint-disable block-scoped-var, id-length, no-control-regex, no-magic-numbers, no-prototype-builtins, no-redeclare, no-shadow, no-var, sort-vars*/
 import $protobuf from "protobufjs/minimal.js";
 $protobuf.util.Long = undefined;
+$protobuf.util.Buffer = null;
 $protobuf.configure();
 
 // Common aliases

@@ -177,3 +177,49 @@ export function textContent(value: string): Uint8Array {
 export function textBase64(value: string): string {
   return btoa(String.fromCharCode(...textContent(value)));
 }
+
+/** Syncs over the socket from `seq`, following has_more; resolves every message in order. */
+export async function syncAll(socket: TestSocket, seq: number, limit = 0): Promise<{ messages: pb.Message[]; pages: number }> {
+  const messages: pb.Message[] = [];
+  let pages = 0;
+  let from = seq;
+  for (;;) {
+    requestCounter += 1;
+    const requestId = requestCounter;
+    socket.send(pb.PackageType.PT_SYNC, requestId, pb.SyncInput.encode({ seq: from, limit }).finish());
+    const reply = await socket.reply(requestId);
+    if (reply.code !== 0) {
+      throw new Error(`sync failed: ${reply.code} ${reply.message}`);
+    }
+    const page = pb.SyncOutput.decode(reply.data);
+    pages += 1;
+    messages.push(...(page.messages as pb.Message[]));
+    const last = page.messages.at(-1);
+    if (!page.hasMore || !last) {
+      return { messages, pages };
+    }
+    from = Number(last.seq);
+  }
+}
+
+/** One sync page. */
+export async function syncPage(socket: TestSocket, seq: number, limit = 0): Promise<pb.SyncOutput> {
+  requestCounter += 1;
+  const requestId = requestCounter;
+  socket.send(pb.PackageType.PT_SYNC, requestId, pb.SyncInput.encode({ seq, limit }).finish());
+  const reply = await socket.reply(requestId);
+  if (reply.code !== 0) {
+    throw new Error(`sync failed: ${reply.code} ${reply.message}`);
+  }
+  return pb.SyncOutput.decode(reply.data);
+}
+
+/** Sends a 1:1 text over HTTP; resolves the sender's seq. */
+export async function sendText(from: Session, toUserId: number, value: string, extra: Record<string, unknown> = {}): Promise<number> {
+  const res = await ok(
+    "pb.LogicExt/SendMessage",
+    { receiverType: "RT_USER", receiverId: toUserId, messageType: "MT_TEXT", messageContent: textBase64(value), isPersist: true, ...extra },
+    from,
+  );
+  return Number(res.seq ?? 0);
+}

@@ -1,0 +1,13 @@
+// Types the `cloudflare:test` env and `cloudflare:workers` exports with this Worker's bindings.
+import type { Env as WorkerEnv } from "../../workers/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {
+      TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    }
+    interface GlobalProps {
+      mainModule: typeof import("../../workers/index");
+    }
+  }
+}
