@@ -30,7 +30,10 @@ const USAGE = `usage: node bench/one-to-one.mjs [options]
   --devices N          devices per user (default 2)
   --rate R             offered messages/s (default 800)
   --seconds S          load duration (default 20)
-  --warmup S           warm-up seconds before measuring, at a quarter of the rate, not counted (default 3; 0 = cold)
+  --warmup W           before measuring, not counted: "pairs" (default) sends one message per ordered
+                       user pair at half the rate (every inbox has met every peer: its receiver lookup
+                       cache is warm); a number S sends random messages for S s at a quarter of the
+                       rate; 0 measures a cold server
   --drain S            seconds to wait for outstanding deliveries after the load (default 5)
   --late S             after the drain, wait up to S more seconds (while deliveries still come) to tell late from never (default 60)
   --bytes N            text length of each message (default 32)
@@ -40,6 +43,7 @@ const USAGE = `usage: node bench/one-to-one.mjs [options]
   --step-seconds S     seconds per --find-max step (default 10)
   --p99 MS             latency target for --find-max (default 250)
   --concurrency N      setup calls in flight (default 8)
+  --timeline           print delivery latency per second of sending (p50/p99/max), to spot stalls
   --json               also print the results as one JSON line`;
 
 const opts = parseArgs(
@@ -50,7 +54,7 @@ const opts = parseArgs(
     devices: 2,
     rate: 800,
     seconds: 20,
-    warmup: 3,
+    warmup: "pairs",
     drain: 5,
     late: 60,
     bytes: 32,
@@ -61,6 +65,7 @@ const opts = parseArgs(
     p99: 250,
     concurrency: 8,
     json: false,
+    timeline: false,
     "max-outstanding": 50_000,
   },
   process.argv.slice(2),
@@ -68,6 +73,9 @@ const opts = parseArgs(
 );
 if (opts.users < 2 || opts.devices < 1 || opts.rate <= 0 || opts.seconds <= 0) {
   throw new Error("need --users >= 2, --devices >= 1, --rate > 0, --seconds > 0");
+}
+if (opts.warmup !== "pairs" && !(Number(opts.warmup) >= 0)) {
+  throw new Error("--warmup must be pairs or a number of seconds");
 }
 const MAX_SECONDS = 3600;
 if (opts.seconds > MAX_SECONDS || opts["step-seconds"] > MAX_SECONDS) {
@@ -113,6 +121,7 @@ function newPhase(name, rate, seconds) {
     lastDeliveryAt: 0,
     outstandingReplies: 0,
     records: [],
+    timeline: [],
   };
 }
 
@@ -151,6 +160,10 @@ function onPush(message, recvAt, sock) {
   const latency = recvAt - rec.sendAt;
   p.deliveries++;
   p.latency.push(latency);
+  if (opts.timeline) {
+    const second = Math.max(0, Math.floor((rec.sendAt - p.firstSendAt) / 1000));
+    (p.timeline[second] ??= []).push(latency);
+  }
   (dev.userId === rec.receiverId ? p.latencyReceiver : p.latencyOwn).push(latency);
   p.lastDeliveryAt = Math.max(p.lastDeliveryAt, recvAt);
   if (message.sender.senderId !== rec.senderId || message.receiverId !== rec.receiverId) {
@@ -163,12 +176,36 @@ function onPush(message, recvAt, sock) {
 let msgCounter = 0;
 const runTag = Math.random().toString(36).slice(2, 8);
 
-function sendOne(p) {
+/** A random sender device and a random receiver user other than the sender. */
+function randomPair() {
   const from = devices[Math.floor(Math.random() * devices.length)];
   let receiverId;
   do {
     receiverId = userIds[Math.floor(Math.random() * userIds.length)];
   } while (receiverId === from.userId);
+  return [from, receiverId];
+}
+
+/** Every ordered pair of users once (random device of the sender), in random order. */
+function allPairs() {
+  const pairs = [];
+  for (const a of userIds) {
+    for (const b of userIds) {
+      if (a !== b) {
+        const own = devicesOfUser.get(a);
+        pairs.push([devices[own[Math.floor(Math.random() * own.length)]], b]);
+      }
+    }
+  }
+  for (let i = pairs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [pairs[i], pairs[j]] = [pairs[j], pairs[i]];
+  }
+  let next = 0;
+  return () => (next < pairs.length ? pairs[next++] : null);
+}
+
+function sendOne(p, [from, receiverId]) {
   const cid = `${runTag}-${++msgCounter}`;
   const pending = new Set();
   for (const i of devicesOfUser.get(receiverId)) {
@@ -217,8 +254,11 @@ function sendOne(p) {
   );
 }
 
-/** Offers `rate` messages/s for `seconds` (open loop: sends never wait for replies). */
-async function offer(p) {
+/**
+ * Offers `rate` messages/s for `seconds` (open loop: sends never wait for replies); `pick`
+ * chooses sender and receiver, null when it has no more.
+ */
+async function offer(p, pick = randomPair) {
   const start = now();
   const end = start + p.seconds * 1000;
   const hardStop = end + 5_000;
@@ -229,12 +269,21 @@ async function offer(p) {
       break;
     }
     const due = Math.floor(((t - start) / 1000) * p.rate) - p.sent - p.skipped;
+    let exhausted = false;
     for (let i = 0; i < due; i++) {
       if (p.outstandingReplies >= opts["max-outstanding"]) {
         p.skipped++;
-      } else {
-        sendOne(p);
+        continue;
       }
+      const pair = pick();
+      if (!pair) {
+        exhausted = true;
+        break;
+      }
+      sendOne(p, pair);
+    }
+    if (exhausted) {
+      break;
     }
     await sleep(2);
   }
@@ -242,13 +291,13 @@ async function offer(p) {
 }
 
 /** Runs one measured phase and returns its result. */
-async function runPhase(name, rate, seconds, pids) {
+async function runPhase(name, rate, seconds, pids, pick = randomPair) {
   const p = newPhase(name, rate, seconds);
   phase = p;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const cpu = cpuMeter(pids);
-  await offer(p);
+  await offer(p, pick);
   const cpuLoad = cpu();
   const drainStart = now();
   const allDone = () => p.outstandingReplies === 0 && p.deliveries >= p.expected;
@@ -359,6 +408,7 @@ function report(p, { cpuLoad, drainMs, loop, pids }) {
     eventLoopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     cpu: { nodePercent: cpuLoad.nodePercent, workerdPercent: cpuLoad.workerdPercent },
     workerdRssMB: pids.length ? rssBytes(pids) / 2 ** 20 : NaN,
+    timeline: opts.timeline ? Array.from(p.timeline, (t) => summarize(t ?? [])) : undefined,
     errorSamples: Object.fromEntries(p.errorSamples),
     lostSamples,
   };
@@ -383,6 +433,10 @@ function printResult(r) {
   console.log(`  lost ${r.lost}  duplicated ${r.duplicated}  errors ${r.errors}  no reply ${r.noReply}${r.lostWithoutReply ? ` (${r.lostWithoutReply} deliveries of unanswered sends missing)` : ""}  wrong device ${r.wrongDevice}  unknown pushes ${r.unknownPushes}`);
   console.log(`  cpu                  node (client + miniflare) ${fmt(r.cpu.nodePercent, 0)}%  workerd ${fmt(r.cpu.workerdPercent, 0)}%  (of one core; ${fmt(r.workerdRssMB, 0)} MB workerd RSS)`);
   console.log(`  client event loop    delay p99 ${fmt(r.eventLoopDelayMs.p99)} ms  max ${fmt(r.eventLoopDelayMs.max)} ms; drain ${fmt(r.drainMs, 0)} ms`);
+  if (r.timeline) {
+    console.log("  timeline (by second of sending): second deliveries p50 p99 max");
+    r.timeline.forEach((t, i) => console.log(`    ${String(i).padStart(4)} ${String(t.count).padStart(6)} ${fmt(t.p50).padStart(8)} ${fmt(t.p99).padStart(8)} ${fmt(t.max).padStart(8)}`));
+  }
   for (const [k, v] of Object.entries(r.errorSamples)) {
     console.log(`  error x${v}: ${k}`);
   }
@@ -460,10 +514,17 @@ async function main() {
         }, 1000)
       : null;
 
-    if (opts.warmup > 0) {
-      const warm = await runPhase("warm-up (not counted)", Math.max(1, Math.round(opts.rate / 4)), opts.warmup, pids);
+    if (opts.warmup === "pairs") {
+      // One message per ordered pair of users: each inbox has looked every peer up once.
+      const n = userIds.length * (userIds.length - 1);
+      const rate = Math.max(1, Math.round(opts.rate / 2));
+      const warm = await runPhase(`warm-up (not counted): ${n} messages, one per ordered user pair`, rate, Math.ceil(n / rate) + 1, pids, allPairs());
       printResult(warm);
-      await sleep(1000);
+      await sleep(2000);
+    } else if (Number(opts.warmup) > 0) {
+      const warm = await runPhase("warm-up (not counted)", Math.max(1, Math.round(opts.rate / 4)), Number(opts.warmup), pids);
+      printResult(warm);
+      await sleep(2000);
     }
 
     if (!opts["find-max"]) {

@@ -59,16 +59,22 @@ export async function secondDevice(session: Session, phone: string): Promise<Ses
   return other;
 }
 
+function parseText(data: string): Record<string, any> | string {
+  try {
+    return JSON.parse(data) as Record<string, any>;
+  } catch {
+    return data; // e.g. the "pong" answer to a text ping
+  }
+}
+
 export class TestSocket {
-  readonly frames: (pb.Output | Record<string, any>)[] = [];
+  readonly frames: (pb.Output | Record<string, any> | string)[] = [];
   closed: { code: number; reason: string } | null = null;
   #waiters: (() => void)[] = [];
 
   constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (event) => {
-      this.frames.push(
-        typeof event.data === "string" ? JSON.parse(event.data) : pb.Output.decode(new Uint8Array(event.data as ArrayBuffer)),
-      );
+      this.frames.push(typeof event.data === "string" ? parseText(event.data) : pb.Output.decode(new Uint8Array(event.data as ArrayBuffer)));
       this.#wake();
     });
     ws.addEventListener("close", (event) => {
