@@ -13,7 +13,8 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { DEV_SIGNIN_CODE: "0000", TEST_MIGRATIONS: migrations },
+                // Small group limits so the cap and a fan-out in progress are cheap to reach.
+                bindings: { DEV_SIGNIN_CODE: "0000", MAX_GROUP_MEMBERS: "50", GROUP_FANOUT_CONCURRENCY: "4", TEST_MIGRATIONS: migrations },
               },
             }),
           ],

@@ -321,10 +321,12 @@ async function runPhase(name, rate, seconds, pids, pick = randomPair) {
       return allDone() || now() - progressAt > 3_000 || now() - lateStart > opts.late * 1000;
     }, opts.late * 1000 + 1_000, 50);
     const stillMissing = p.records.reduce((n, rec) => n + (rec.replied && rec.code !== 0 ? 0 : rec.pending.size), 0);
+    r.unansweredAtEnd = p.sent - p.replies;
     r.arrivedAfterDrain = missingAtDrain - stillMissing;
     r.neverArrived = stillMissing;
     r.lateWaitMs = now() - lateStart;
   } else {
+    r.unansweredAtEnd = r.noReply;
     r.arrivedAfterDrain = 0;
     r.neverArrived = missingAtDrain;
     r.lateWaitMs = 0;
@@ -430,7 +432,7 @@ function printResult(r) {
   if (r.lost + r.lostWithoutReply > 0) {
     console.log(`  missing after drain  ${r.lost + r.lostWithoutReply} deliveries: ${r.arrivedAfterDrain} arrived later (within ${fmt(r.lateWaitMs / 1000)} s more), ${r.neverArrived} never`);
   }
-  console.log(`  lost ${r.lost}  duplicated ${r.duplicated}  errors ${r.errors}  no reply ${r.noReply}${r.lostWithoutReply ? ` (${r.lostWithoutReply} deliveries of unanswered sends missing)` : ""}  wrong device ${r.wrongDevice}  unknown pushes ${r.unknownPushes}`);
+  console.log(`  lost ${r.lost}  duplicated ${r.duplicated}  errors ${r.errors}  no reply by the drain ${r.noReply}${r.lostWithoutReply ? ` (${r.lostWithoutReply} deliveries of unanswered sends missing)` : ""}${r.unansweredAtEnd ? `, ${r.unansweredAtEnd} never answered` : ""}  wrong device ${r.wrongDevice}  unknown pushes ${r.unknownPushes}`);
   console.log(`  cpu                  node (client + miniflare) ${fmt(r.cpu.nodePercent, 0)}%  workerd ${fmt(r.cpu.workerdPercent, 0)}%  (of one core; ${fmt(r.workerdRssMB, 0)} MB workerd RSS)`);
   console.log(`  client event loop    delay p99 ${fmt(r.eventLoopDelayMs.p99)} ms  max ${fmt(r.eventLoopDelayMs.max)} ms; drain ${fmt(r.drainMs, 0)} ms`);
   if (r.timeline) {

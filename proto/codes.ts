@@ -16,12 +16,14 @@ export const ErrorCode = {
   UNKNOWN_PACKET_TYPE: 10003,
   BAD_CODE: 10010,
   NOT_IN_GROUP: 10011,
+  NOT_GROUP_ADMIN: 10012,
   GROUP_NOT_EXIST: 10013,
   DEVICE_NOT_EXIST: 10014,
   ALREADY_FRIEND: 10015,
   USER_NOT_FOUND: 10016,
   FRIEND_REQUEST_NOT_FOUND: 10017,
   SIGN_IN_DISABLED: 10018,
+  GROUP_FULL: 10019,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -42,12 +44,14 @@ const CODE_INFO: Record<ErrorCode, CodeInfo> = {
   [ErrorCode.UNKNOWN_PACKET_TYPE]: { connect: "unimplemented", httpStatus: 501 },
   [ErrorCode.BAD_CODE]: { connect: "unauthenticated", httpStatus: 401 },
   [ErrorCode.NOT_IN_GROUP]: { connect: "permission_denied", httpStatus: 403 },
+  [ErrorCode.NOT_GROUP_ADMIN]: { connect: "permission_denied", httpStatus: 403 },
   [ErrorCode.GROUP_NOT_EXIST]: { connect: "not_found", httpStatus: 404 },
   [ErrorCode.DEVICE_NOT_EXIST]: { connect: "not_found", httpStatus: 404 },
   [ErrorCode.ALREADY_FRIEND]: { connect: "already_exists", httpStatus: 409 },
   [ErrorCode.USER_NOT_FOUND]: { connect: "not_found", httpStatus: 404 },
   [ErrorCode.FRIEND_REQUEST_NOT_FOUND]: { connect: "not_found", httpStatus: 404 },
   [ErrorCode.SIGN_IN_DISABLED]: { connect: "failed_precondition", httpStatus: 400 },
+  [ErrorCode.GROUP_FULL]: { connect: "resource_exhausted", httpStatus: 429 },
 };
 
 /** Connect code name and HTTP status of an error code; unknown codes map to `internal`. */

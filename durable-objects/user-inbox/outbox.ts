@@ -5,8 +5,12 @@
 import type { OutboxRow, Statements } from "./statements";
 
 export interface DeliveryItem {
+  /** Global id of the logical message; an inbox applies each id once. */
   msgId: string;
+  /** Encoded pb.Message without seq. */
   body: Uint8Array | ArrayBuffer;
+  /** Set on the sender's own copy: that device is acked up to it instead of getting a push. */
+  fromDeviceId?: number;
 }
 
 export type DeliverFn = (targetUserId: number, items: DeliveryItem[]) => Promise<unknown>;

@@ -18,10 +18,10 @@ const MAX_MENTIONS = 100;
 export function validateSend(req: pb.SendMessageReq, limits: Limits): void {
   switch (req.receiverType) {
     case pb.ReceiverType.RT_USER:
-      break;
     case pb.ReceiverType.RT_GROUP:
+      break;
     case pb.ReceiverType.RT_ROOM:
-      throw new AppError(ErrorCode.UNIMPLEMENTED, "group and room messages are not available in this version");
+      throw new AppError(ErrorCode.BAD_REQUEST, "room messages are sent with PushRoom");
     default:
       throw new AppError(ErrorCode.BAD_REQUEST, "receiver_type must be RT_USER, RT_GROUP or RT_ROOM");
   }

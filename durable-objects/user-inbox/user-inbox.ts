@@ -7,10 +7,11 @@ import { DurableObject } from "cloudflare:workers";
 import { decodeBinary } from "../../proto/codec";
 import { CloseCode, ErrorCode } from "../../proto/codes";
 import { connectErrorResponse } from "../../proto/connect-error";
-import { AppError, toResult, type Result } from "../../proto/errors";
+import { AppError, toResult, unwrap, type Result } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import type { Env } from "../../workers/env";
-import { userInbox } from "../../workers/stubs";
+import { groupChat, userInbox } from "../../workers/stubs";
+import { AlarmClock } from "../shared/alarm";
 import { readLimits, type Limits } from "../shared/limits";
 import { migrate } from "../shared/migrate";
 import { hashToken } from "../shared/token-hash";
@@ -34,7 +35,7 @@ export class UserInbox extends DurableObject<Env> {
   readonly #outbox: Outbox;
   readonly #userId: number;
   #lastSeq: number;
-  #alarmAt: number | null = null;
+  readonly #alarm: AlarmClock;
   #retryDelay = RETRY_MIN_MS;
   #profile: (SenderProfile & { loadedAt: number }) | null = null;
   readonly #knownUsers = new Set<number>();
@@ -50,9 +51,8 @@ export class UserInbox extends DurableObject<Env> {
     this.#lastSeq = this.#stmts.lastSeq();
     this.#outbox = new Outbox(this.#stmts, (target, items) => userInbox(this.env, target).deliver(items));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-    void ctx.blockConcurrencyWhile(async () => {
-      this.#alarmAt = await ctx.storage.getAlarm();
-    });
+    this.#alarm = new AlarmClock(ctx.storage);
+    void ctx.blockConcurrencyWhile(() => this.#alarm.load());
   }
 
   /** Stores the token of one device (a new sign-in replaces that device's token only). */
@@ -84,7 +84,7 @@ export class UserInbox extends DurableObject<Env> {
    */
   async send(deviceId: number, req: pb.SendMessageReq): Promise<number> {
     const seq = await this.persistSend(deviceId, req);
-    if (seq > 0 && req.receiverId !== this.#userId) {
+    if (seq > 0 && req.receiverType === pb.ReceiverType.RT_USER && req.receiverId !== this.#userId) {
       void this.#outbox.drain(req.receiverId).then((done) => done || this.#armAlarm(Date.now() + this.#retryDelay));
     }
     return seq;
@@ -98,29 +98,43 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /**
-   * Applies copies sent by other inboxes, each exactly once (dedup by msg id), in the given
-   * order, and pushes the new ones to every online device. Resolves the number newly applied.
+   * Applies copies sent by other objects, each exactly once (dedup by msg id), in the given
+   * order, and pushes the new ones to the online devices. Resolves each item's seq in this inbox.
    */
-  deliver(items: DeliveryItem[]): number {
+  deliver(items: DeliveryItem[]): number[] {
     const now = Date.now();
-    const stored = this.#transaction(() => {
-      const bodies: Uint8Array[] = [];
-      for (const item of items) {
-        if (this.#stmts.seqOfMessage(item.msgId) === undefined) {
-          const body = withSeq(new Uint8Array(item.body), ++this.#lastSeq);
-          this.#stmts.insertMessage(this.#lastSeq, item.msgId, body, now);
-          bodies.push(body);
+    const fresh: { body: Uint8Array; fromDeviceId: number }[] = [];
+    const seqs = this.#transaction(() =>
+      items.map((item) => {
+        const existing = this.#stmts.seqOfMessage(item.msgId);
+        if (existing !== undefined) {
+          return existing;
         }
-      }
-      return bodies;
-    });
-    pushToDevices(this.ctx.getWebSockets(), stored);
-    return stored.length;
+        const seq = ++this.#lastSeq;
+        const body = withSeq(new Uint8Array(item.body), seq);
+        this.#stmts.insertMessage(seq, item.msgId, body, now);
+        if (item.fromDeviceId) {
+          this.#stmts.advanceAck(item.fromDeviceId, seq);
+        }
+        fresh.push({ body, fromDeviceId: item.fromDeviceId ?? 0 });
+        return seq;
+      }),
+    );
+    const sockets = this.ctx.getWebSockets();
+    for (const { body, fromDeviceId } of fresh) {
+      pushToDevices(sockets, [body], fromDeviceId);
+    }
+    return seqs;
   }
 
-  /** Pushes a message that is not persisted (is_persist=false) to every online device. */
-  pushTransient(body: Uint8Array): void {
-    pushToDevices(this.ctx.getWebSockets(), [body]);
+  /** Pushes a message that is not persisted (is_persist=false) to the online devices but one. */
+  pushTransient(body: Uint8Array, exceptDeviceId = 0): void {
+    pushToDevices(this.ctx.getWebSockets(), [body], exceptDeviceId);
+  }
+
+  /** The seq of a message in this inbox, if it was applied. */
+  seqOf(msgId: string): number | undefined {
+    return this.#stmts.seqOfMessage(msgId);
   }
 
   /** Forgets the cached profile after the user changed it. */
@@ -173,7 +187,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
+    this.#alarm.fired();
     const now = Date.now();
     const delivered = await this.#outbox.drainAll();
     this.#retryDelay = delivered ? RETRY_MIN_MS : Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
@@ -245,6 +259,9 @@ export class UserInbox extends DurableObject<Env> {
     if (earlier !== undefined) {
       return earlier;
     }
+    if (req.receiverType === pb.ReceiverType.RT_GROUP) {
+      return this.#postToGroup(deviceId, req);
+    }
     await this.#requireUser(req.receiverId);
     const now = Date.now();
     const base = userMessageBody(req, this.#userId, deviceId, await this.#senderProfile(), now);
@@ -273,6 +290,21 @@ export class UserInbox extends DurableObject<Env> {
       this.#armAlarm(now + OUTBOX_ALARM_MS);
     }
     pushToDevices(this.ctx.getWebSockets(), [body], deviceId);
+    return seq;
+  }
+
+  /**
+   * A group send: the group object orders it, writes it with its fan-out record and applies the
+   * sender's copy here (through deliver) before answering with that copy's seq.
+   */
+  async #postToGroup(deviceId: number, req: pb.SendMessageReq): Promise<number> {
+    const body = userMessageBody(req, this.#userId, deviceId, await this.#senderProfile(), Date.now());
+    const seq = unwrap(
+      await groupChat(this.env, req.receiverId).post({ senderId: this.#userId, deviceId, clientMsgId: req.clientMsgId, body, persist: req.isPersist }),
+    );
+    if (seq > 0 && req.clientMsgId && this.#stmts.sentSeq(req.clientMsgId) === undefined) {
+      this.#stmts.insertSent(req.clientMsgId, seq, Date.now());
+    }
     return seq;
   }
 
@@ -323,11 +355,7 @@ export class UserInbox extends DurableObject<Env> {
     }
   }
 
-  /** The one place that sets the alarm: keeps the earliest of the requested times. */
   #armAlarm(at: number): void {
-    if (this.#alarmAt === null || at < this.#alarmAt) {
-      this.#alarmAt = at;
-      void this.ctx.storage.setAlarm(at);
-    }
+    this.#alarm.arm(at);
   }
 }

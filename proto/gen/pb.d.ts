@@ -1102,6 +1102,7 @@ export namespace pb {
         extra?: (string|null);
         createTime?: (number|null);
         updateTime?: (number|null);
+        ownerId?: (number|null);
     }
 
     class Group implements IGroup {
@@ -1114,6 +1115,7 @@ export namespace pb {
         public extra: string;
         public createTime: number;
         public updateTime: number;
+        public ownerId: number;
         public static create(properties?: pb.IGroup): pb.Group;
         public static encode(m: pb.IGroup, w?: $protobuf.Writer): $protobuf.Writer;
         public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.Group;
@@ -1292,6 +1294,59 @@ export namespace pb {
         public static getTypeUrl(typeUrlPrefix?: string): string;
     }
 
+    interface ILeaveGroupReq {
+        groupId?: (number|null);
+    }
+
+    class LeaveGroupReq implements ILeaveGroupReq {
+        constructor(p?: pb.ILeaveGroupReq);
+        public groupId: number;
+        public static create(properties?: pb.ILeaveGroupReq): pb.LeaveGroupReq;
+        public static encode(m: pb.ILeaveGroupReq, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.LeaveGroupReq;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.LeaveGroupReq;
+        public static toObject(m: pb.LeaveGroupReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IDissolveGroupReq {
+        groupId?: (number|null);
+    }
+
+    class DissolveGroupReq implements IDissolveGroupReq {
+        constructor(p?: pb.IDissolveGroupReq);
+        public groupId: number;
+        public static create(properties?: pb.IDissolveGroupReq): pb.DissolveGroupReq;
+        public static encode(m: pb.IDissolveGroupReq, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.DissolveGroupReq;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.DissolveGroupReq;
+        public static toObject(m: pb.DissolveGroupReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface ITransferGroupOwnerReq {
+        groupId?: (number|null);
+        userId?: (number|null);
+    }
+
+    class TransferGroupOwnerReq implements ITransferGroupOwnerReq {
+        constructor(p?: pb.ITransferGroupOwnerReq);
+        public groupId: number;
+        public userId: number;
+        public static create(properties?: pb.ITransferGroupOwnerReq): pb.TransferGroupOwnerReq;
+        public static encode(m: pb.ITransferGroupOwnerReq, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.TransferGroupOwnerReq;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.TransferGroupOwnerReq;
+        public static toObject(m: pb.TransferGroupOwnerReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
     enum PushCode {
         PC_ADD_DEFAULT = 0,
         PC_ADD_FRIEND = 100,
@@ -1300,7 +1355,9 @@ export namespace pb {
         PC_DELETE_FRIEND = 103,
         PC_UPDATE_GROUP = 110,
         PC_ADD_GROUP_MEMBERS = 120,
-        PC_REMOVE_GROUP_MEMBER = 121
+        PC_REMOVE_GROUP_MEMBER = 121,
+        PC_DISSOLVE_GROUP = 122,
+        PC_TRANSFER_GROUP_OWNER = 123
     }
 
     interface IAddFriendPush {
@@ -1450,6 +1507,46 @@ export namespace pb {
         public static verify(m: { [k: string]: any }): (string|null);
         public static fromObject(d: { [k: string]: any }): pb.RemoveGroupMemberPush;
         public static toObject(m: pb.RemoveGroupMemberPush, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IDissolveGroupPush {
+        optId?: (number|null);
+        optName?: (string|null);
+    }
+
+    class DissolveGroupPush implements IDissolveGroupPush {
+        constructor(p?: pb.IDissolveGroupPush);
+        public optId: number;
+        public optName: string;
+        public static create(properties?: pb.IDissolveGroupPush): pb.DissolveGroupPush;
+        public static encode(m: pb.IDissolveGroupPush, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.DissolveGroupPush;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.DissolveGroupPush;
+        public static toObject(m: pb.DissolveGroupPush, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface ITransferGroupOwnerPush {
+        optId?: (number|null);
+        optName?: (string|null);
+        newOwnerId?: (number|null);
+    }
+
+    class TransferGroupOwnerPush implements ITransferGroupOwnerPush {
+        constructor(p?: pb.ITransferGroupOwnerPush);
+        public optId: number;
+        public optName: string;
+        public newOwnerId: number;
+        public static create(properties?: pb.ITransferGroupOwnerPush): pb.TransferGroupOwnerPush;
+        public static encode(m: pb.ITransferGroupOwnerPush, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.TransferGroupOwnerPush;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.TransferGroupOwnerPush;
+        public static toObject(m: pb.TransferGroupOwnerPush, o?: $protobuf.IConversionOptions): { [k: string]: any };
         public toJSON(): { [k: string]: any };
         public static getTypeUrl(typeUrlPrefix?: string): string;
     }

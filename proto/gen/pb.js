@@ -14988,6 +14988,7 @@ export const pb = $root.pb = (() => {
          * @property {string|null} [extra] Group extra
          * @property {number|null} [createTime] Group createTime
          * @property {number|null} [updateTime] Group updateTime
+         * @property {number|null} [ownerId] Group ownerId
          */
 
         /**
@@ -15070,6 +15071,14 @@ export const pb = $root.pb = (() => {
         Group.prototype.updateTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
         /**
+         * Group ownerId.
+         * @member {number} ownerId
+         * @memberof pb.Group
+         * @instance
+         */
+        Group.prototype.ownerId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
          * Creates a new Group instance using the specified properties.
          * @function create
          * @memberof pb.Group
@@ -15113,6 +15122,8 @@ export const pb = $root.pb = (() => {
                 w.uint32(56).int64(m.createTime);
             if (m.updateTime != null && Object.hasOwnProperty.call(m, "updateTime"))
                 w.uint32(64).int64(m.updateTime);
+            if (m.ownerId != null && Object.hasOwnProperty.call(m, "ownerId"))
+                w.uint32(72).int64(m.ownerId);
             return w;
         };
 
@@ -15182,6 +15193,10 @@ export const pb = $root.pb = (() => {
                         m.updateTime = r.int64();
                         break;
                     }
+                case 9: {
+                        m.ownerId = r.int64();
+                        break;
+                    }
                 default:
                     r.skipType(t & 7, n);
                     break;
@@ -15241,6 +15256,10 @@ export const pb = $root.pb = (() => {
             if (m.updateTime != null && Object.hasOwnProperty.call(m, "updateTime")) {
                 if (!$util.isInteger(m.updateTime) && !(m.updateTime && $util.isInteger(m.updateTime.low) && $util.isInteger(m.updateTime.high)))
                     return "updateTime: integer|Long expected";
+            }
+            if (m.ownerId != null && Object.hasOwnProperty.call(m, "ownerId")) {
+                if (!$util.isInteger(m.ownerId) && !(m.ownerId && $util.isInteger(m.ownerId.low) && $util.isInteger(m.ownerId.high)))
+                    return "ownerId: integer|Long expected";
             }
             return null;
         };
@@ -15308,6 +15327,16 @@ export const pb = $root.pb = (() => {
                 else if (typeof d.updateTime === "object")
                     m.updateTime = new $util.LongBits(d.updateTime.low >>> 0, d.updateTime.high >>> 0).toNumber();
             }
+            if (d.ownerId != null) {
+                if ($util.Long)
+                    m.ownerId = $util.Long.fromValue(d.ownerId, false);
+                else if (typeof d.ownerId === "string")
+                    m.ownerId = parseInt(d.ownerId, 10);
+                else if (typeof d.ownerId === "number")
+                    m.ownerId = d.ownerId;
+                else if (typeof d.ownerId === "object")
+                    m.ownerId = new $util.LongBits(d.ownerId.low >>> 0, d.ownerId.high >>> 0).toNumber();
+            }
             return m;
         };
 
@@ -15349,6 +15378,11 @@ export const pb = $root.pb = (() => {
                     d.updateTime = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
                 } else
                     d.updateTime = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.ownerId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.ownerId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
             }
             if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId")) {
                 if (typeof BigInt !== "undefined" && o.longs === BigInt)
@@ -15388,6 +15422,14 @@ export const pb = $root.pb = (() => {
                     d.updateTime = o.longs === String ? String(m.updateTime) : m.updateTime;
                 else
                     d.updateTime = o.longs === String ? $util.Long.prototype.toString.call(m.updateTime) : o.longs === Number ? new $util.LongBits(m.updateTime.low >>> 0, m.updateTime.high >>> 0).toNumber() : m.updateTime;
+            }
+            if (m.ownerId != null && Object.hasOwnProperty.call(m, "ownerId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.ownerId = typeof m.ownerId === "number" ? BigInt(m.ownerId) : $util.Long.fromBits(m.ownerId.low >>> 0, m.ownerId.high >>> 0, false).toBigInt();
+                else if (typeof m.ownerId === "number")
+                    d.ownerId = o.longs === String ? String(m.ownerId) : m.ownerId;
+                else
+                    d.ownerId = o.longs === String ? $util.Long.prototype.toString.call(m.ownerId) : o.longs === Number ? new $util.LongBits(m.ownerId.low >>> 0, m.ownerId.high >>> 0).toNumber() : m.ownerId;
             }
             return d;
         };
@@ -17799,6 +17841,747 @@ export const pb = $root.pb = (() => {
         return GroupMember;
     })();
 
+    pb.LeaveGroupReq = (function() {
+
+        /**
+         * Properties of a LeaveGroupReq.
+         * @memberof pb
+         * @interface ILeaveGroupReq
+         * @property {number|null} [groupId] LeaveGroupReq groupId
+         */
+
+        /**
+         * Constructs a new LeaveGroupReq.
+         * @memberof pb
+         * @classdesc Represents a LeaveGroupReq.
+         * @implements ILeaveGroupReq
+         * @constructor
+         * @param {pb.ILeaveGroupReq=} [p] Properties to set
+         */
+        function LeaveGroupReq(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * LeaveGroupReq groupId.
+         * @member {number} groupId
+         * @memberof pb.LeaveGroupReq
+         * @instance
+         */
+        LeaveGroupReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new LeaveGroupReq instance using the specified properties.
+         * @function create
+         * @memberof pb.LeaveGroupReq
+         * @static
+         * @param {pb.ILeaveGroupReq=} [properties] Properties to set
+         * @returns {pb.LeaveGroupReq} LeaveGroupReq instance
+         */
+        LeaveGroupReq.create = function create(properties) {
+            return new LeaveGroupReq(properties);
+        };
+
+        /**
+         * Encodes the specified LeaveGroupReq message. Does not implicitly {@link pb.LeaveGroupReq.verify|verify} messages.
+         * @function encode
+         * @memberof pb.LeaveGroupReq
+         * @static
+         * @param {pb.ILeaveGroupReq} m LeaveGroupReq message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        LeaveGroupReq.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId"))
+                w.uint32(8).int64(m.groupId);
+            return w;
+        };
+
+        /**
+         * Decodes a LeaveGroupReq message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.LeaveGroupReq
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.LeaveGroupReq} LeaveGroupReq
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        LeaveGroupReq.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.LeaveGroupReq();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.groupId = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a LeaveGroupReq message.
+         * @function verify
+         * @memberof pb.LeaveGroupReq
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        LeaveGroupReq.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId")) {
+                if (!$util.isInteger(m.groupId) && !(m.groupId && $util.isInteger(m.groupId.low) && $util.isInteger(m.groupId.high)))
+                    return "groupId: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a LeaveGroupReq message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.LeaveGroupReq
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.LeaveGroupReq} LeaveGroupReq
+         */
+        LeaveGroupReq.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.LeaveGroupReq)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.LeaveGroupReq: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.LeaveGroupReq();
+            if (d.groupId != null) {
+                if ($util.Long)
+                    m.groupId = $util.Long.fromValue(d.groupId, false);
+                else if (typeof d.groupId === "string")
+                    m.groupId = parseInt(d.groupId, 10);
+                else if (typeof d.groupId === "number")
+                    m.groupId = d.groupId;
+                else if (typeof d.groupId === "object")
+                    m.groupId = new $util.LongBits(d.groupId.low >>> 0, d.groupId.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a LeaveGroupReq message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.LeaveGroupReq
+         * @static
+         * @param {pb.LeaveGroupReq} m LeaveGroupReq
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        LeaveGroupReq.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.groupId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.groupId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.groupId = typeof m.groupId === "number" ? BigInt(m.groupId) : $util.Long.fromBits(m.groupId.low >>> 0, m.groupId.high >>> 0, false).toBigInt();
+                else if (typeof m.groupId === "number")
+                    d.groupId = o.longs === String ? String(m.groupId) : m.groupId;
+                else
+                    d.groupId = o.longs === String ? $util.Long.prototype.toString.call(m.groupId) : o.longs === Number ? new $util.LongBits(m.groupId.low >>> 0, m.groupId.high >>> 0).toNumber() : m.groupId;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this LeaveGroupReq to JSON.
+         * @function toJSON
+         * @memberof pb.LeaveGroupReq
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        LeaveGroupReq.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for LeaveGroupReq
+         * @function getTypeUrl
+         * @memberof pb.LeaveGroupReq
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        LeaveGroupReq.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.LeaveGroupReq";
+        };
+
+        return LeaveGroupReq;
+    })();
+
+    pb.DissolveGroupReq = (function() {
+
+        /**
+         * Properties of a DissolveGroupReq.
+         * @memberof pb
+         * @interface IDissolveGroupReq
+         * @property {number|null} [groupId] DissolveGroupReq groupId
+         */
+
+        /**
+         * Constructs a new DissolveGroupReq.
+         * @memberof pb
+         * @classdesc Represents a DissolveGroupReq.
+         * @implements IDissolveGroupReq
+         * @constructor
+         * @param {pb.IDissolveGroupReq=} [p] Properties to set
+         */
+        function DissolveGroupReq(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * DissolveGroupReq groupId.
+         * @member {number} groupId
+         * @memberof pb.DissolveGroupReq
+         * @instance
+         */
+        DissolveGroupReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new DissolveGroupReq instance using the specified properties.
+         * @function create
+         * @memberof pb.DissolveGroupReq
+         * @static
+         * @param {pb.IDissolveGroupReq=} [properties] Properties to set
+         * @returns {pb.DissolveGroupReq} DissolveGroupReq instance
+         */
+        DissolveGroupReq.create = function create(properties) {
+            return new DissolveGroupReq(properties);
+        };
+
+        /**
+         * Encodes the specified DissolveGroupReq message. Does not implicitly {@link pb.DissolveGroupReq.verify|verify} messages.
+         * @function encode
+         * @memberof pb.DissolveGroupReq
+         * @static
+         * @param {pb.IDissolveGroupReq} m DissolveGroupReq message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        DissolveGroupReq.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId"))
+                w.uint32(8).int64(m.groupId);
+            return w;
+        };
+
+        /**
+         * Decodes a DissolveGroupReq message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.DissolveGroupReq
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.DissolveGroupReq} DissolveGroupReq
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        DissolveGroupReq.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.DissolveGroupReq();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.groupId = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a DissolveGroupReq message.
+         * @function verify
+         * @memberof pb.DissolveGroupReq
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        DissolveGroupReq.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId")) {
+                if (!$util.isInteger(m.groupId) && !(m.groupId && $util.isInteger(m.groupId.low) && $util.isInteger(m.groupId.high)))
+                    return "groupId: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a DissolveGroupReq message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.DissolveGroupReq
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.DissolveGroupReq} DissolveGroupReq
+         */
+        DissolveGroupReq.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.DissolveGroupReq)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.DissolveGroupReq: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.DissolveGroupReq();
+            if (d.groupId != null) {
+                if ($util.Long)
+                    m.groupId = $util.Long.fromValue(d.groupId, false);
+                else if (typeof d.groupId === "string")
+                    m.groupId = parseInt(d.groupId, 10);
+                else if (typeof d.groupId === "number")
+                    m.groupId = d.groupId;
+                else if (typeof d.groupId === "object")
+                    m.groupId = new $util.LongBits(d.groupId.low >>> 0, d.groupId.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a DissolveGroupReq message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.DissolveGroupReq
+         * @static
+         * @param {pb.DissolveGroupReq} m DissolveGroupReq
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        DissolveGroupReq.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.groupId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.groupId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.groupId = typeof m.groupId === "number" ? BigInt(m.groupId) : $util.Long.fromBits(m.groupId.low >>> 0, m.groupId.high >>> 0, false).toBigInt();
+                else if (typeof m.groupId === "number")
+                    d.groupId = o.longs === String ? String(m.groupId) : m.groupId;
+                else
+                    d.groupId = o.longs === String ? $util.Long.prototype.toString.call(m.groupId) : o.longs === Number ? new $util.LongBits(m.groupId.low >>> 0, m.groupId.high >>> 0).toNumber() : m.groupId;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this DissolveGroupReq to JSON.
+         * @function toJSON
+         * @memberof pb.DissolveGroupReq
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        DissolveGroupReq.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for DissolveGroupReq
+         * @function getTypeUrl
+         * @memberof pb.DissolveGroupReq
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        DissolveGroupReq.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.DissolveGroupReq";
+        };
+
+        return DissolveGroupReq;
+    })();
+
+    pb.TransferGroupOwnerReq = (function() {
+
+        /**
+         * Properties of a TransferGroupOwnerReq.
+         * @memberof pb
+         * @interface ITransferGroupOwnerReq
+         * @property {number|null} [groupId] TransferGroupOwnerReq groupId
+         * @property {number|null} [userId] TransferGroupOwnerReq userId
+         */
+
+        /**
+         * Constructs a new TransferGroupOwnerReq.
+         * @memberof pb
+         * @classdesc Represents a TransferGroupOwnerReq.
+         * @implements ITransferGroupOwnerReq
+         * @constructor
+         * @param {pb.ITransferGroupOwnerReq=} [p] Properties to set
+         */
+        function TransferGroupOwnerReq(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * TransferGroupOwnerReq groupId.
+         * @member {number} groupId
+         * @memberof pb.TransferGroupOwnerReq
+         * @instance
+         */
+        TransferGroupOwnerReq.prototype.groupId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * TransferGroupOwnerReq userId.
+         * @member {number} userId
+         * @memberof pb.TransferGroupOwnerReq
+         * @instance
+         */
+        TransferGroupOwnerReq.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new TransferGroupOwnerReq instance using the specified properties.
+         * @function create
+         * @memberof pb.TransferGroupOwnerReq
+         * @static
+         * @param {pb.ITransferGroupOwnerReq=} [properties] Properties to set
+         * @returns {pb.TransferGroupOwnerReq} TransferGroupOwnerReq instance
+         */
+        TransferGroupOwnerReq.create = function create(properties) {
+            return new TransferGroupOwnerReq(properties);
+        };
+
+        /**
+         * Encodes the specified TransferGroupOwnerReq message. Does not implicitly {@link pb.TransferGroupOwnerReq.verify|verify} messages.
+         * @function encode
+         * @memberof pb.TransferGroupOwnerReq
+         * @static
+         * @param {pb.ITransferGroupOwnerReq} m TransferGroupOwnerReq message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        TransferGroupOwnerReq.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId"))
+                w.uint32(8).int64(m.groupId);
+            if (m.userId != null && Object.hasOwnProperty.call(m, "userId"))
+                w.uint32(16).int64(m.userId);
+            return w;
+        };
+
+        /**
+         * Decodes a TransferGroupOwnerReq message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.TransferGroupOwnerReq
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.TransferGroupOwnerReq} TransferGroupOwnerReq
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        TransferGroupOwnerReq.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.TransferGroupOwnerReq();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.groupId = r.int64();
+                        break;
+                    }
+                case 2: {
+                        m.userId = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a TransferGroupOwnerReq message.
+         * @function verify
+         * @memberof pb.TransferGroupOwnerReq
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        TransferGroupOwnerReq.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId")) {
+                if (!$util.isInteger(m.groupId) && !(m.groupId && $util.isInteger(m.groupId.low) && $util.isInteger(m.groupId.high)))
+                    return "groupId: integer|Long expected";
+            }
+            if (m.userId != null && Object.hasOwnProperty.call(m, "userId")) {
+                if (!$util.isInteger(m.userId) && !(m.userId && $util.isInteger(m.userId.low) && $util.isInteger(m.userId.high)))
+                    return "userId: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a TransferGroupOwnerReq message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.TransferGroupOwnerReq
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.TransferGroupOwnerReq} TransferGroupOwnerReq
+         */
+        TransferGroupOwnerReq.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.TransferGroupOwnerReq)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.TransferGroupOwnerReq: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.TransferGroupOwnerReq();
+            if (d.groupId != null) {
+                if ($util.Long)
+                    m.groupId = $util.Long.fromValue(d.groupId, false);
+                else if (typeof d.groupId === "string")
+                    m.groupId = parseInt(d.groupId, 10);
+                else if (typeof d.groupId === "number")
+                    m.groupId = d.groupId;
+                else if (typeof d.groupId === "object")
+                    m.groupId = new $util.LongBits(d.groupId.low >>> 0, d.groupId.high >>> 0).toNumber();
+            }
+            if (d.userId != null) {
+                if ($util.Long)
+                    m.userId = $util.Long.fromValue(d.userId, false);
+                else if (typeof d.userId === "string")
+                    m.userId = parseInt(d.userId, 10);
+                else if (typeof d.userId === "number")
+                    m.userId = d.userId;
+                else if (typeof d.userId === "object")
+                    m.userId = new $util.LongBits(d.userId.low >>> 0, d.userId.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a TransferGroupOwnerReq message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.TransferGroupOwnerReq
+         * @static
+         * @param {pb.TransferGroupOwnerReq} m TransferGroupOwnerReq
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        TransferGroupOwnerReq.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.groupId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.groupId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.userId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.userId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.groupId != null && Object.hasOwnProperty.call(m, "groupId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.groupId = typeof m.groupId === "number" ? BigInt(m.groupId) : $util.Long.fromBits(m.groupId.low >>> 0, m.groupId.high >>> 0, false).toBigInt();
+                else if (typeof m.groupId === "number")
+                    d.groupId = o.longs === String ? String(m.groupId) : m.groupId;
+                else
+                    d.groupId = o.longs === String ? $util.Long.prototype.toString.call(m.groupId) : o.longs === Number ? new $util.LongBits(m.groupId.low >>> 0, m.groupId.high >>> 0).toNumber() : m.groupId;
+            }
+            if (m.userId != null && Object.hasOwnProperty.call(m, "userId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.userId = typeof m.userId === "number" ? BigInt(m.userId) : $util.Long.fromBits(m.userId.low >>> 0, m.userId.high >>> 0, false).toBigInt();
+                else if (typeof m.userId === "number")
+                    d.userId = o.longs === String ? String(m.userId) : m.userId;
+                else
+                    d.userId = o.longs === String ? $util.Long.prototype.toString.call(m.userId) : o.longs === Number ? new $util.LongBits(m.userId.low >>> 0, m.userId.high >>> 0).toNumber() : m.userId;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this TransferGroupOwnerReq to JSON.
+         * @function toJSON
+         * @memberof pb.TransferGroupOwnerReq
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        TransferGroupOwnerReq.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for TransferGroupOwnerReq
+         * @function getTypeUrl
+         * @memberof pb.TransferGroupOwnerReq
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        TransferGroupOwnerReq.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.TransferGroupOwnerReq";
+        };
+
+        return TransferGroupOwnerReq;
+    })();
+
     /**
      * PushCode enum.
      * @name pb.PushCode
@@ -17811,6 +18594,8 @@ export const pb = $root.pb = (() => {
      * @property {number} PC_UPDATE_GROUP=110 PC_UPDATE_GROUP value
      * @property {number} PC_ADD_GROUP_MEMBERS=120 PC_ADD_GROUP_MEMBERS value
      * @property {number} PC_REMOVE_GROUP_MEMBER=121 PC_REMOVE_GROUP_MEMBER value
+     * @property {number} PC_DISSOLVE_GROUP=122 PC_DISSOLVE_GROUP value
+     * @property {number} PC_TRANSFER_GROUP_OWNER=123 PC_TRANSFER_GROUP_OWNER value
      */
     pb.PushCode = (function() {
         const valuesById = {}, values = Object.create(valuesById);
@@ -17822,6 +18607,8 @@ export const pb = $root.pb = (() => {
         values[valuesById[110] = "PC_UPDATE_GROUP"] = 110;
         values[valuesById[120] = "PC_ADD_GROUP_MEMBERS"] = 120;
         values[valuesById[121] = "PC_REMOVE_GROUP_MEMBER"] = 121;
+        values[valuesById[122] = "PC_DISSOLVE_GROUP"] = 122;
+        values[valuesById[123] = "PC_TRANSFER_GROUP_OWNER"] = 123;
         return values;
     })();
 
@@ -19910,6 +20697,566 @@ export const pb = $root.pb = (() => {
         };
 
         return RemoveGroupMemberPush;
+    })();
+
+    pb.DissolveGroupPush = (function() {
+
+        /**
+         * Properties of a DissolveGroupPush.
+         * @memberof pb
+         * @interface IDissolveGroupPush
+         * @property {number|null} [optId] DissolveGroupPush optId
+         * @property {string|null} [optName] DissolveGroupPush optName
+         */
+
+        /**
+         * Constructs a new DissolveGroupPush.
+         * @memberof pb
+         * @classdesc Represents a DissolveGroupPush.
+         * @implements IDissolveGroupPush
+         * @constructor
+         * @param {pb.IDissolveGroupPush=} [p] Properties to set
+         */
+        function DissolveGroupPush(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * DissolveGroupPush optId.
+         * @member {number} optId
+         * @memberof pb.DissolveGroupPush
+         * @instance
+         */
+        DissolveGroupPush.prototype.optId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * DissolveGroupPush optName.
+         * @member {string} optName
+         * @memberof pb.DissolveGroupPush
+         * @instance
+         */
+        DissolveGroupPush.prototype.optName = "";
+
+        /**
+         * Creates a new DissolveGroupPush instance using the specified properties.
+         * @function create
+         * @memberof pb.DissolveGroupPush
+         * @static
+         * @param {pb.IDissolveGroupPush=} [properties] Properties to set
+         * @returns {pb.DissolveGroupPush} DissolveGroupPush instance
+         */
+        DissolveGroupPush.create = function create(properties) {
+            return new DissolveGroupPush(properties);
+        };
+
+        /**
+         * Encodes the specified DissolveGroupPush message. Does not implicitly {@link pb.DissolveGroupPush.verify|verify} messages.
+         * @function encode
+         * @memberof pb.DissolveGroupPush
+         * @static
+         * @param {pb.IDissolveGroupPush} m DissolveGroupPush message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        DissolveGroupPush.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.optId != null && Object.hasOwnProperty.call(m, "optId"))
+                w.uint32(8).int64(m.optId);
+            if (m.optName != null && Object.hasOwnProperty.call(m, "optName"))
+                w.uint32(18).string(m.optName);
+            return w;
+        };
+
+        /**
+         * Decodes a DissolveGroupPush message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.DissolveGroupPush
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.DissolveGroupPush} DissolveGroupPush
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        DissolveGroupPush.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.DissolveGroupPush();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.optId = r.int64();
+                        break;
+                    }
+                case 2: {
+                        m.optName = r.string();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a DissolveGroupPush message.
+         * @function verify
+         * @memberof pb.DissolveGroupPush
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        DissolveGroupPush.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.optId != null && Object.hasOwnProperty.call(m, "optId")) {
+                if (!$util.isInteger(m.optId) && !(m.optId && $util.isInteger(m.optId.low) && $util.isInteger(m.optId.high)))
+                    return "optId: integer|Long expected";
+            }
+            if (m.optName != null && Object.hasOwnProperty.call(m, "optName")) {
+                if (!$util.isString(m.optName))
+                    return "optName: string expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a DissolveGroupPush message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.DissolveGroupPush
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.DissolveGroupPush} DissolveGroupPush
+         */
+        DissolveGroupPush.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.DissolveGroupPush)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.DissolveGroupPush: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.DissolveGroupPush();
+            if (d.optId != null) {
+                if ($util.Long)
+                    m.optId = $util.Long.fromValue(d.optId, false);
+                else if (typeof d.optId === "string")
+                    m.optId = parseInt(d.optId, 10);
+                else if (typeof d.optId === "number")
+                    m.optId = d.optId;
+                else if (typeof d.optId === "object")
+                    m.optId = new $util.LongBits(d.optId.low >>> 0, d.optId.high >>> 0).toNumber();
+            }
+            if (d.optName != null) {
+                m.optName = String(d.optName);
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a DissolveGroupPush message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.DissolveGroupPush
+         * @static
+         * @param {pb.DissolveGroupPush} m DissolveGroupPush
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        DissolveGroupPush.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.optId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.optId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                d.optName = "";
+            }
+            if (m.optId != null && Object.hasOwnProperty.call(m, "optId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.optId = typeof m.optId === "number" ? BigInt(m.optId) : $util.Long.fromBits(m.optId.low >>> 0, m.optId.high >>> 0, false).toBigInt();
+                else if (typeof m.optId === "number")
+                    d.optId = o.longs === String ? String(m.optId) : m.optId;
+                else
+                    d.optId = o.longs === String ? $util.Long.prototype.toString.call(m.optId) : o.longs === Number ? new $util.LongBits(m.optId.low >>> 0, m.optId.high >>> 0).toNumber() : m.optId;
+            }
+            if (m.optName != null && Object.hasOwnProperty.call(m, "optName")) {
+                d.optName = m.optName;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this DissolveGroupPush to JSON.
+         * @function toJSON
+         * @memberof pb.DissolveGroupPush
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        DissolveGroupPush.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for DissolveGroupPush
+         * @function getTypeUrl
+         * @memberof pb.DissolveGroupPush
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        DissolveGroupPush.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.DissolveGroupPush";
+        };
+
+        return DissolveGroupPush;
+    })();
+
+    pb.TransferGroupOwnerPush = (function() {
+
+        /**
+         * Properties of a TransferGroupOwnerPush.
+         * @memberof pb
+         * @interface ITransferGroupOwnerPush
+         * @property {number|null} [optId] TransferGroupOwnerPush optId
+         * @property {string|null} [optName] TransferGroupOwnerPush optName
+         * @property {number|null} [newOwnerId] TransferGroupOwnerPush newOwnerId
+         */
+
+        /**
+         * Constructs a new TransferGroupOwnerPush.
+         * @memberof pb
+         * @classdesc Represents a TransferGroupOwnerPush.
+         * @implements ITransferGroupOwnerPush
+         * @constructor
+         * @param {pb.ITransferGroupOwnerPush=} [p] Properties to set
+         */
+        function TransferGroupOwnerPush(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * TransferGroupOwnerPush optId.
+         * @member {number} optId
+         * @memberof pb.TransferGroupOwnerPush
+         * @instance
+         */
+        TransferGroupOwnerPush.prototype.optId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * TransferGroupOwnerPush optName.
+         * @member {string} optName
+         * @memberof pb.TransferGroupOwnerPush
+         * @instance
+         */
+        TransferGroupOwnerPush.prototype.optName = "";
+
+        /**
+         * TransferGroupOwnerPush newOwnerId.
+         * @member {number} newOwnerId
+         * @memberof pb.TransferGroupOwnerPush
+         * @instance
+         */
+        TransferGroupOwnerPush.prototype.newOwnerId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new TransferGroupOwnerPush instance using the specified properties.
+         * @function create
+         * @memberof pb.TransferGroupOwnerPush
+         * @static
+         * @param {pb.ITransferGroupOwnerPush=} [properties] Properties to set
+         * @returns {pb.TransferGroupOwnerPush} TransferGroupOwnerPush instance
+         */
+        TransferGroupOwnerPush.create = function create(properties) {
+            return new TransferGroupOwnerPush(properties);
+        };
+
+        /**
+         * Encodes the specified TransferGroupOwnerPush message. Does not implicitly {@link pb.TransferGroupOwnerPush.verify|verify} messages.
+         * @function encode
+         * @memberof pb.TransferGroupOwnerPush
+         * @static
+         * @param {pb.ITransferGroupOwnerPush} m TransferGroupOwnerPush message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        TransferGroupOwnerPush.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.optId != null && Object.hasOwnProperty.call(m, "optId"))
+                w.uint32(8).int64(m.optId);
+            if (m.optName != null && Object.hasOwnProperty.call(m, "optName"))
+                w.uint32(18).string(m.optName);
+            if (m.newOwnerId != null && Object.hasOwnProperty.call(m, "newOwnerId"))
+                w.uint32(24).int64(m.newOwnerId);
+            return w;
+        };
+
+        /**
+         * Decodes a TransferGroupOwnerPush message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.TransferGroupOwnerPush
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.TransferGroupOwnerPush} TransferGroupOwnerPush
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        TransferGroupOwnerPush.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.TransferGroupOwnerPush();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.optId = r.int64();
+                        break;
+                    }
+                case 2: {
+                        m.optName = r.string();
+                        break;
+                    }
+                case 3: {
+                        m.newOwnerId = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a TransferGroupOwnerPush message.
+         * @function verify
+         * @memberof pb.TransferGroupOwnerPush
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        TransferGroupOwnerPush.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.optId != null && Object.hasOwnProperty.call(m, "optId")) {
+                if (!$util.isInteger(m.optId) && !(m.optId && $util.isInteger(m.optId.low) && $util.isInteger(m.optId.high)))
+                    return "optId: integer|Long expected";
+            }
+            if (m.optName != null && Object.hasOwnProperty.call(m, "optName")) {
+                if (!$util.isString(m.optName))
+                    return "optName: string expected";
+            }
+            if (m.newOwnerId != null && Object.hasOwnProperty.call(m, "newOwnerId")) {
+                if (!$util.isInteger(m.newOwnerId) && !(m.newOwnerId && $util.isInteger(m.newOwnerId.low) && $util.isInteger(m.newOwnerId.high)))
+                    return "newOwnerId: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a TransferGroupOwnerPush message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.TransferGroupOwnerPush
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.TransferGroupOwnerPush} TransferGroupOwnerPush
+         */
+        TransferGroupOwnerPush.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.TransferGroupOwnerPush)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.TransferGroupOwnerPush: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.TransferGroupOwnerPush();
+            if (d.optId != null) {
+                if ($util.Long)
+                    m.optId = $util.Long.fromValue(d.optId, false);
+                else if (typeof d.optId === "string")
+                    m.optId = parseInt(d.optId, 10);
+                else if (typeof d.optId === "number")
+                    m.optId = d.optId;
+                else if (typeof d.optId === "object")
+                    m.optId = new $util.LongBits(d.optId.low >>> 0, d.optId.high >>> 0).toNumber();
+            }
+            if (d.optName != null) {
+                m.optName = String(d.optName);
+            }
+            if (d.newOwnerId != null) {
+                if ($util.Long)
+                    m.newOwnerId = $util.Long.fromValue(d.newOwnerId, false);
+                else if (typeof d.newOwnerId === "string")
+                    m.newOwnerId = parseInt(d.newOwnerId, 10);
+                else if (typeof d.newOwnerId === "number")
+                    m.newOwnerId = d.newOwnerId;
+                else if (typeof d.newOwnerId === "object")
+                    m.newOwnerId = new $util.LongBits(d.newOwnerId.low >>> 0, d.newOwnerId.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a TransferGroupOwnerPush message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.TransferGroupOwnerPush
+         * @static
+         * @param {pb.TransferGroupOwnerPush} m TransferGroupOwnerPush
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        TransferGroupOwnerPush.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.optId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.optId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                d.optName = "";
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.newOwnerId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.newOwnerId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.optId != null && Object.hasOwnProperty.call(m, "optId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.optId = typeof m.optId === "number" ? BigInt(m.optId) : $util.Long.fromBits(m.optId.low >>> 0, m.optId.high >>> 0, false).toBigInt();
+                else if (typeof m.optId === "number")
+                    d.optId = o.longs === String ? String(m.optId) : m.optId;
+                else
+                    d.optId = o.longs === String ? $util.Long.prototype.toString.call(m.optId) : o.longs === Number ? new $util.LongBits(m.optId.low >>> 0, m.optId.high >>> 0).toNumber() : m.optId;
+            }
+            if (m.optName != null && Object.hasOwnProperty.call(m, "optName")) {
+                d.optName = m.optName;
+            }
+            if (m.newOwnerId != null && Object.hasOwnProperty.call(m, "newOwnerId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.newOwnerId = typeof m.newOwnerId === "number" ? BigInt(m.newOwnerId) : $util.Long.fromBits(m.newOwnerId.low >>> 0, m.newOwnerId.high >>> 0, false).toBigInt();
+                else if (typeof m.newOwnerId === "number")
+                    d.newOwnerId = o.longs === String ? String(m.newOwnerId) : m.newOwnerId;
+                else
+                    d.newOwnerId = o.longs === String ? $util.Long.prototype.toString.call(m.newOwnerId) : o.longs === Number ? new $util.LongBits(m.newOwnerId.low >>> 0, m.newOwnerId.high >>> 0).toNumber() : m.newOwnerId;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this TransferGroupOwnerPush to JSON.
+         * @function toJSON
+         * @memberof pb.TransferGroupOwnerPush
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        TransferGroupOwnerPush.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for TransferGroupOwnerPush
+         * @function getTypeUrl
+         * @memberof pb.TransferGroupOwnerPush
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        TransferGroupOwnerPush.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.TransferGroupOwnerPush";
+        };
+
+        return TransferGroupOwnerPush;
     })();
 
     return pb;

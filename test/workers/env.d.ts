@@ -3,9 +3,7 @@ import type { Env as WorkerEnv } from "../../workers/env";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {
-      TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
-    }
+    interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("../../workers/index");
     }

@@ -229,3 +229,24 @@ export async function sendText(from: Session, toUserId: number, value: string, e
   );
   return Number(res.seq ?? 0);
 }
+
+/** Creates a group owned by `owner` with `members`; resolves its id. */
+export async function createGroup(owner: Session, members: Session[], name = "team"): Promise<number> {
+  const res = await ok("pb.LogicExt/CreateGroup", { name, memberIds: members.map((m) => m.userId) }, owner);
+  return Number(res.groupId);
+}
+
+/** Sends a text to a group over HTTP; resolves the sender's seq. */
+export async function sendGroupText(from: Session, groupId: number, value: string, extra: Record<string, unknown> = {}): Promise<number> {
+  const res = await ok(
+    "pb.LogicExt/SendMessage",
+    { receiverType: "RT_GROUP", receiverId: groupId, messageType: "MT_TEXT", messageContent: textBase64(value), isPersist: true, ...extra },
+    from,
+  );
+  return Number(res.seq ?? 0);
+}
+
+/** The decoded Command of a system notification. */
+export function commandOf(message: pb.IMessage): pb.Command {
+  return pb.Command.decode(message.messageContent ?? new Uint8Array());
+}

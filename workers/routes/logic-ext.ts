@@ -1,4 +1,4 @@
-/** pb.LogicExt: devices, 1:1 send and friends. Methods not listed answer `unimplemented`. */
+/** pb.LogicExt: devices, send, friends and groups. Methods not listed answer `unimplemented`. */
 import { encode } from "../../proto/codec";
 import { ErrorCode } from "../../proto/codes";
 import { AppError, unwrap } from "../../proto/errors";
@@ -7,6 +7,7 @@ import { unary, type Service } from "../connect-rpc";
 import { registerDevice } from "../db/devices";
 import { userInbox } from "../stubs";
 import { friendMethods } from "./friends";
+import { groupMethods } from "./groups";
 
 const DEVICE_FIELD_MAX_CHARS = 64;
 
@@ -42,4 +43,5 @@ export const logicExt: Service = {
     },
   }),
   ...friendMethods,
+  ...groupMethods,
 };

@@ -1,0 +1,400 @@
+/**
+ * GroupChat: one per group. Owns the members and roles, the group's one order of messages and
+ * notices (its log), and the durable fan-out of that log to every member inbox (invariant 2).
+ * Membership changes are entries of the same log, so who receives what follows the log order.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { ErrorCode } from "../../proto/codes";
+import { AppError, toResult, type Result } from "../../proto/errors";
+import { pb } from "../../proto/gen/pb.js";
+import { getUsers } from "../../workers/db/users";
+import type { Env } from "../../workers/env";
+import { userInbox } from "../../workers/stubs";
+import { AlarmClock } from "../shared/alarm";
+import { migrate } from "../shared/migrate";
+import { GroupFanout } from "./fanout";
+import { writeMirror } from "./mirror";
+import { notices } from "./notices";
+import { checkMemberUpdate, checkRemoval, requireAdmin, requireGroup, requireMember, requireOwner } from "./rules";
+import { GROUP_MIGRATIONS } from "./schema";
+import { createStatements, type InfoRow, type MemberRow, type Statements } from "./statements";
+
+const CURSOR_SAVE_DELAY_MS = 200;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+export interface GroupProfile {
+  name: string;
+  avatarUrl: string;
+  introduction: string;
+  extra: string;
+}
+
+export interface PostInput {
+  senderId: number;
+  deviceId: number;
+  clientMsgId: string;
+  /** Encoded pb.Message without seq, made by the sender's inbox. */
+  body: Uint8Array;
+  persist: boolean;
+}
+
+export class GroupChat extends DurableObject<Env> {
+  readonly #stmts: Statements;
+  readonly #fanout: GroupFanout;
+  readonly #groupId: number;
+  readonly #maxMembers: number;
+  readonly #alarm: AlarmClock;
+  #saveTimer: ReturnType<typeof setTimeout> | null = null;
+  #retryDelay = RETRY_MIN_MS;
+  /** Active members (not the removed ones still draining), kept in step with the table. */
+  #members = new Map<number, MemberRow>();
+  #info: InfoRow | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#groupId = Number(ctx.id.name?.replace(/^group:/, ""));
+    this.#maxMembers = Number(env.MAX_GROUP_MEMBERS ?? 2000);
+    migrate(ctx.storage.sql, GROUP_MIGRATIONS);
+    this.#stmts = createStatements(ctx.storage.sql);
+    this.#fanout = new GroupFanout(this.#stmts, (userId, items) => userInbox(this.env, userId).deliver(items), {
+      concurrency: Number(env.GROUP_FANOUT_CONCURRENCY ?? 64),
+      batchRows: 200,
+    });
+    this.#reload();
+    this.#alarm = new AlarmClock(ctx.storage);
+    void ctx.blockConcurrencyWhile(() => this.#alarm.load());
+  }
+
+  /** Creates the group (idempotent): the creator is owner and admin, the others members. */
+  async create(ownerId: number, profile: GroupProfile, memberIds: number[]): Promise<Result<void>> {
+    return toResult(async () => {
+      if (this.#info) {
+        return;
+      }
+      const ids = [...new Set(memberIds)].filter((id) => id !== ownerId);
+      this.#requireRoom(1 + ids.length);
+      const users = await this.#profiles([ownerId, ...ids]);
+      const now = Date.now();
+      this.#change(() => {
+        this.#stmts.insertInfo({ group_id: this.#groupId, name: profile.name, avatar_url: profile.avatarUrl, introduction: profile.introduction, extra: profile.extra, owner_id: ownerId, created_at: now, updated_at: now });
+        const gseq = this.#appendNotice(notices.added(this.#groupId, ownerId, users.get(ownerId)?.nickname ?? "", ids.map((id) => memberOf(users.get(id), id)), now), now);
+        this.#addMember(ownerId, pb.MemberType.GMT_ADMIN, now, gseq - 1);
+        ids.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
+        this.#stmts.markMirrorDirty([0, ownerId, ...ids]);
+      });
+      await this.#afterChange();
+    });
+  }
+
+  /** Orders and persists a group message, applies the sender's copy, starts the fan-out; resolves the sender's seq. */
+  async post(input: PostInput): Promise<Result<number>> {
+    return toResult(async () => {
+      requireGroup(this.#info);
+      requireMember(this.#activeMembers(), input.senderId);
+      if (!input.persist) {
+        await this.#pushTransient(input);
+        return 0;
+      }
+      const now = Date.now();
+      const earlier = input.clientMsgId ? this.#stmts.sentGseq(input.senderId, input.clientMsgId) : undefined;
+      const gseq =
+        earlier ??
+        this.#write(() => {
+          const next = this.#fanout.nextGseq();
+          this.#stmts.appendLog(next, this.#msgId(next), input.body, input.senderId, input.deviceId, now);
+          if (input.clientMsgId) {
+            this.#stmts.insertSent(input.senderId, input.clientMsgId, next);
+          }
+          return next;
+        });
+      this.#armAlarm(RETRY_MIN_MS * 5);
+      const seq = (await this.#fanout.deliverTo(input.senderId, this.#msgId(gseq))) ?? (await userInbox(this.env, input.senderId).seqOf(this.#msgId(gseq)));
+      void this.#kick();
+      if (seq === undefined) {
+        throw new AppError(ErrorCode.INTERNAL, "the sender's copy is missing");
+      }
+      return seq;
+    });
+  }
+
+  async update(callerId: number, profile: GroupProfile): Promise<Result<void>> {
+    return toResult(async () => {
+      requireGroup(this.#info);
+      requireAdmin(this.#activeMembers(), callerId, "update the group");
+      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      const now = Date.now();
+      this.#change(() => {
+        this.#stmts.updateInfo(profile.name, profile.avatarUrl, profile.introduction, profile.extra, now);
+        this.#appendNotice(notices.update(this.#groupId, callerId, optName, profile, now), now);
+        this.#stmts.markMirrorDirty([0]);
+      });
+      await this.#afterChange();
+    });
+  }
+
+  /** Adds members; resolves the ids that were already members (gim's AddGroupMembers answer). */
+  async addMembers(callerId: number, userIds: number[]): Promise<Result<number[]>> {
+    return toResult(async () => {
+      requireGroup(this.#info);
+      const active = this.#activeMembers();
+      requireAdmin(active, callerId, "add members");
+      const unique = [...new Set(userIds)];
+      const already = unique.filter((id) => active.has(id));
+      const fresh = unique.filter((id) => !active.has(id));
+      if (fresh.length === 0) {
+        return already;
+      }
+      this.#requireRoom(active.size + fresh.length);
+      const users = await this.#profiles([callerId, ...fresh]);
+      const missing = fresh.find((id) => !users.has(id));
+      if (missing !== undefined) {
+        throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${missing} does not exist`);
+      }
+      // A removed member still receiving what it was owed gets it before it is added again.
+      await Promise.all(fresh.map((id) => this.#fanout.deliverTo(id)));
+      const now = Date.now();
+      this.#change(() => {
+        const gseq = this.#appendNotice(notices.added(this.#groupId, callerId, users.get(callerId)?.nickname ?? "", fresh.map((id) => memberOf(users.get(id), id)), now), now);
+        fresh.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
+        this.#stmts.markMirrorDirty([0, ...fresh]);
+      });
+      await this.#afterChange();
+      return already;
+    });
+  }
+
+  async updateMember(callerId: number, userId: number, memberType: number, remarks: string, extra: string): Promise<Result<void>> {
+    return toResult(async () => {
+      const info = requireGroup(this.#info);
+      checkMemberUpdate(info, this.#activeMembers(), callerId, userId, memberType);
+      this.#change(() => {
+        this.#stmts.updateMember(userId, memberType, remarks, extra);
+        this.#stmts.markMirrorDirty([userId]);
+      });
+      await this.#afterChange();
+    });
+  }
+
+  /** Removes a member (or the caller itself: leaving); the removed member gets the notice too. */
+  async removeMember(callerId: number, userId: number): Promise<Result<void>> {
+    return toResult(async () => {
+      const info = requireGroup(this.#info);
+      checkRemoval(info, this.#activeMembers(), callerId, userId);
+      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      const now = Date.now();
+      this.#change(() => {
+        const gseq = this.#appendNotice(notices.removed(this.#groupId, callerId, optName, userId, now), now);
+        this.#endMembership(userId, gseq);
+        this.#stmts.markMirrorDirty([0, userId]);
+      });
+      await this.#afterChange();
+    });
+  }
+
+  async transferOwner(callerId: number, userId: number): Promise<Result<void>> {
+    return toResult(async () => {
+      const info = requireGroup(this.#info);
+      requireOwner(info, callerId, "transfer ownership");
+      const target = this.#activeMembers().get(userId);
+      if (!target) {
+        throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} is not a member of this group`);
+      }
+      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      const now = Date.now();
+      this.#change(() => {
+        this.#stmts.setOwner(userId, now);
+        this.#stmts.updateMember(userId, pb.MemberType.GMT_ADMIN, target.remarks, target.extra);
+        this.#appendNotice(notices.transferred(this.#groupId, callerId, optName, userId, now), now);
+        this.#stmts.markMirrorDirty([0, userId]);
+      });
+      await this.#afterChange();
+    });
+  }
+
+  /** Dissolves the group (owner only): every member gets the notice, then nothing more. */
+  async dissolve(callerId: number): Promise<Result<void>> {
+    return toResult(async () => {
+      const info = requireGroup(this.#info);
+      requireOwner(info, callerId, "dissolve the group");
+      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      const now = Date.now();
+      const members = [...this.#activeMembers().keys()];
+      this.#change(() => {
+        const gseq = this.#appendNotice(notices.dissolved(this.#groupId, callerId, optName, now), now);
+        members.forEach((id) => this.#endMembership(id, gseq));
+        this.#stmts.dissolve(now);
+        this.#stmts.markMirrorDirty([0, ...members]);
+      });
+      await this.#afterChange();
+    });
+  }
+
+  /** The group's profile and member count (gim's Group). */
+  async info(): Promise<Result<pb.IGroup>> {
+    return toResult(() => {
+      const info = requireGroup(this.#info);
+      return {
+        groupId: info.group_id,
+        name: info.name,
+        avatarUrl: info.avatar_url,
+        introduction: info.introduction,
+        extra: info.extra,
+        userMum: this.#activeMembers().size,
+        createTime: Math.floor(info.created_at / 1000),
+        updateTime: Math.floor(info.updated_at / 1000),
+        ownerId: info.owner_id,
+      };
+    });
+  }
+
+  /** Members and roles, for members only (gim's 10011 otherwise). */
+  async members(callerId: number): Promise<Result<Pick<MemberRow, "user_id" | "member_type" | "remarks" | "extra">[]>> {
+    return toResult(() => {
+      requireGroup(this.#info);
+      const active = this.#activeMembers();
+      requireMember(active, callerId);
+      return [...active.values()].map(({ user_id, member_type, remarks, extra }) => ({ user_id, member_type, remarks, extra }));
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    this.#alarm.fired();
+    this.#saveCursors();
+    await this.#kick();
+    await this.#flushMirror();
+    const retry = this.#fanout.pending() || this.#stmts.mirrorDirty().length > 0;
+    this.#retryDelay = retry ? Math.min(this.#retryDelay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+    if (retry) {
+      this.#armAlarm(this.#retryDelay);
+    }
+  }
+
+  // ---- private helpers ----
+
+  #msgId(gseq: number): string {
+    return `g${this.#groupId}:${gseq}`;
+  }
+
+  #activeMembers(): ReadonlyMap<number, MemberRow> {
+    return this.#members;
+  }
+
+  #requireRoom(total: number): void {
+    if (total > this.#maxMembers) {
+      throw new AppError(ErrorCode.GROUP_FULL, `a group has at most ${this.#maxMembers} members`);
+    }
+  }
+
+  async #profiles(userIds: number[]): Promise<Map<number, pb.IUser>> {
+    return getUsers(this.env.DB, userIds);
+  }
+
+  /** Runs `fn` in one SQLite transaction; a failure reloads the in-memory head. */
+  #write<T>(fn: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(fn);
+    } catch (err) {
+      this.#fanout.resetHead();
+      throw err;
+    }
+  }
+
+  /** A write that changes the profile or the members: the cached copies are reloaded. */
+  #change(fn: () => void): void {
+    try {
+      this.#write(fn);
+    } finally {
+      this.#reload();
+    }
+  }
+
+  #appendNotice(body: Uint8Array, now: number): number {
+    const gseq = this.#fanout.nextGseq();
+    this.#stmts.appendLog(gseq, this.#msgId(gseq), body, 0, 0, now);
+    return gseq;
+  }
+
+  #addMember(userId: number, memberType: number, now: number, cursor: number): void {
+    this.#stmts.insertMember(userId, memberType, now, cursor);
+    this.#fanout.track(userId, cursor, null);
+  }
+
+  #endMembership(userId: number, untilGseq: number): void {
+    this.#stmts.endMembership(userId, untilGseq);
+    const row = this.#stmts.allMembers().find((m) => m.user_id === userId);
+    this.#fanout.track(userId, row?.cursor ?? untilGseq, untilGseq);
+  }
+
+  /** After a membership or profile change: deliver the notice and update the D1 directory. */
+  async #afterChange(): Promise<void> {
+    this.#armAlarm(RETRY_MIN_MS * 5);
+    void this.#kick();
+    await this.#flushMirror();
+  }
+
+  async #kick(): Promise<void> {
+    await this.#fanout.kickAll();
+    if (this.#fanout.failed) {
+      this.#armAlarm(this.#retryDelay);
+    }
+    this.#scheduleCursorSave();
+  }
+
+  async #pushTransient(input: PostInput): Promise<void> {
+    const ids = [...this.#activeMembers().keys()];
+    for (let i = 0; i < ids.length; i += 64) {
+      await Promise.all(
+        ids.slice(i, i + 64).map((id) =>
+          userInbox(this.env, id)
+            .pushTransient(input.body, id === input.senderId ? input.deviceId : 0)
+            .catch(() => undefined),
+        ),
+      );
+    }
+  }
+
+  #scheduleCursorSave(): void {
+    if (this.#saveTimer === null && this.#fanout.unsaved > 0) {
+      this.#saveTimer = setTimeout(() => {
+        this.#saveTimer = null;
+        this.#saveCursors();
+      }, CURSOR_SAVE_DELAY_MS);
+    }
+  }
+
+  #saveCursors(): void {
+    this.#write(() => {
+      const { lowestCursor } = this.#fanout.saveCursors();
+      this.#stmts.pruneLog(lowestCursor);
+    });
+  }
+
+  async #flushMirror(): Promise<void> {
+    const dirty = this.#stmts.mirrorDirty();
+    const info = this.#info;
+    if (dirty.length === 0 || !info) {
+      return;
+    }
+    try {
+      await writeMirror(this.env.DB, info, this.#activeMembers(), dirty);
+      this.#stmts.clearMirrorDirty(dirty);
+    } catch (err) {
+      console.warn(`GroupChat:${this.#groupId} directory update failed, will retry`, err);
+      this.#armAlarm(this.#retryDelay);
+    }
+  }
+
+  #armAlarm(inMs: number): void {
+    this.#alarm.arm(Date.now() + inMs);
+  }
+
+  #reload(): void {
+    this.#info = this.#stmts.info();
+    this.#members = new Map(this.#stmts.allMembers().filter((m) => m.until_gseq === null).map((m) => [m.user_id, m]));
+  }
+}
+
+function memberOf(user: pb.IUser | undefined, userId: number): pb.IGroupMember {
+  return { userId, nickname: user?.nickname ?? "", sex: user?.sex ?? 0, avatarUrl: user?.avatarUrl ?? "", userExtra: user?.extra ?? "", memberType: pb.MemberType.GMT_MEMBER };
+}
