@@ -13,8 +13,16 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                // Small group limits so the cap and a fan-out in progress are cheap to reach.
-                bindings: { DEV_SIGNIN_CODE: "0000", MAX_GROUP_MEMBERS: "50", GROUP_FANOUT_CONCURRENCY: "4", TEST_MIGRATIONS: migrations },
+                // Small group and room limits so the cap, a fan-out in progress and several shards are cheap to reach.
+                bindings: {
+                  DEV_SIGNIN_CODE: "0000",
+                  SERVER_SECRET: "test-server-secret",
+                  MAX_GROUP_MEMBERS: "50",
+                  GROUP_FANOUT_CONCURRENCY: "4",
+                  ROOM_SHARD_SIZE: "50",
+                  ROOM_REPLAY_SECONDS: "120",
+                  TEST_MIGRATIONS: migrations,
+                },
               },
             }),
           ],

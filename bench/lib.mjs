@@ -2,7 +2,7 @@
 // client speaking the pb.Input / pb.Output protocol, statistics and workerd process figures.
 // Every target is 127.0.0.1; every wait has a deadline.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -459,13 +459,17 @@ export function cpuSeconds(pids) {
   return total;
 }
 
-/** Open file descriptors of this process. */
-export function openFds() {
-  try {
-    return execFileSync("ls", [`/proc/${process.pid}/fd`], { encoding: "utf8", timeout: 10_000 }).split("\n").filter(Boolean).length;
-  } catch {
-    return NaN;
+/** Open file descriptors of the given PIDs (default: this process). */
+export function openFds(pids = [process.pid]) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // process gone
+    }
   }
+  return total;
 }
 
 /** Measures CPU use of this process and of workerd between start() and stop(). */

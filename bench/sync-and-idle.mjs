@@ -215,12 +215,22 @@ async function idleScenario(server) {
     log("idle: no workerd process of this node process found (use the in-process server); memory figures will be missing");
   }
   const limit = ulimitN();
-  const fds = openFds();
-  if (Number.isFinite(limit) && opts.connections + fds + 200 > limit) {
-    throw new Error(`--connections ${opts.connections} would exceed ulimit -n ${limit} (${fds} fds open already)`);
+  const ownFds = openFds();
+  if (Number.isFinite(limit) && opts.connections + ownFds + 200 > limit) {
+    throw new Error(`--connections ${opts.connections} would exceed ulimit -n ${limit} (${ownFds} fds open already)`);
   }
   const users = Math.ceil(opts.connections / opts.devices);
   const rss = { start: rssBytes(pids) };
+  // workerd's open files, sampled every second (each socket is one; each awake inbox's SQLite
+  // database holds some too; all count against workerd's `ulimit -n`).
+  const fds = { max: 0, maxDuringOpen: 0, phase: "setup" };
+  const fdTimer = setInterval(() => {
+    const n = openFds(pids);
+    fds.max = Math.max(fds.max, n);
+    if (fds.phase === "open") {
+      fds.maxDuringOpen = Math.max(fds.maxDuringOpen, n);
+    }
+  }, 1000);
   log(`idle: workerd RSS at start ${fmt(mb(rss.start))} MB; signing in ${users} users x ${opts.devices} devices (${opts["setup-concurrency"]} calls in flight)`);
   const t0 = now();
   let lastLog = now();
@@ -235,6 +245,8 @@ async function idleScenario(server) {
   log(`idle: ${devices.length} devices signed in (${fmt(setupSeconds)} s); settling 10 s`);
   await sleep(10_000);
   rss.beforeOpen = rssBytes(pids);
+  fds.beforeOpen = openFds(pids);
+  fds.phase = "open";
 
   let unexpectedCloses = 0;
   let closing = false;
@@ -242,8 +254,8 @@ async function idleScenario(server) {
   const sockets = devices.map(
     (d) =>
       new DeviceSocket(server.url, d, {
-        onClose: (_s, code) => {
-          if (!closing) {
+        onClose: (s, code) => {
+          if (!closing && s.opened) {
             unexpectedCloses++;
             closeCodes.set(code, (closeCodes.get(code) ?? 0) + 1);
           }
@@ -258,6 +270,7 @@ async function idleScenario(server) {
   await mapLimit(sockets, opts["open-concurrency"], async (s) => {
     try {
       await s.open(60_000);
+      s.opened = true;
       opened++;
     } catch (err) {
       openErrors++;
@@ -270,8 +283,11 @@ async function idleScenario(server) {
   });
   const openSeconds = (now() - tOpen) / 1000;
   log(`idle: ${opened} sockets open in ${fmt(openSeconds)} s (${openErrors} failed); settling 10 s`);
+  fds.phase = "settle";
+  fds.rightAfterOpen = openFds(pids);
   await sleep(10_000);
   rss.afterOpen = rssBytes(pids);
+  fds.afterOpen = openFds(pids);
 
   // Hold, pinging every socket with the auto-answered text ping.
   const holdStart = now();
@@ -289,7 +305,7 @@ async function idleScenario(server) {
     }
   }
   rss.afterHold = rssBytes(pids);
-  const openSockets = sockets.filter((s) => !s.closed).length;
+  const openSockets = sockets.filter((s) => s.opened && !s.closed).length;
   await waitFor(() => sockets.every((s) => s.closed || s.pongs >= pingRounds), 30_000, 100);
   const ponged = sockets.filter((s) => s.pongs >= pingRounds).length;
 
@@ -313,6 +329,8 @@ async function idleScenario(server) {
   await sleep(5_000);
   rss.afterHeartbeat = rssBytes(pids);
   const clientRss = process.memoryUsage().rss;
+  fds.end = openFds(pids);
+  clearInterval(fdTimer);
 
   closing = true;
   await mapLimit(sockets, 512, (s) => s.close(5_000));
@@ -352,6 +370,7 @@ async function idleScenario(server) {
       afterHeartbeat: perConn(rss.afterHeartbeat) / 1024,
     },
     clientRssMB: mb(clientRss),
+    workerdFds: { limit, ...fds, phase: undefined },
   };
   results.idle = r;
   const w = r.workerdRssMB;
@@ -364,6 +383,7 @@ async function idleScenario(server) {
   console.log(`  workerd RSS          start ${fmt(w.start)} MB, before open ${fmt(w.beforeOpen)} MB, after open ${fmt(w.afterOpen)} MB, after ${opts.hold} s hold ${fmt(w.afterHold)} MB (max ${fmt(w.holdMax)}), after heartbeats ${fmt(w.afterHeartbeat)} MB`);
   console.log(`  per idle connection  ${fmt(r.perConnectionKB.afterOpen)} KB after open, ${fmt(r.perConnectionKB.afterHold)} KB after hold, ${fmt(r.perConnectionKB.afterHeartbeat)} KB after every inbox woke for a heartbeat`);
   console.log(`  still open           ${openSockets}/${opened} after hold; ${ponged} answered every ping (${pingRounds} rounds); ${heartbeats} answered PT_HEARTBEAT (${heartbeatErrors} failed, ${fmt(hbSeconds)} s)`);
+  console.log(`  workerd open files   before open ${fds.beforeOpen}, max while opening ${fds.maxDuringOpen}, right after ${fds.rightAfterOpen}, 10 s later ${fds.afterOpen}, at the end ${fds.end} (ulimit -n ${limit})`);
   console.log(`  unexpected closes    ${unexpectedCloses}${closeCodes.size ? ` ${JSON.stringify(r.closeCodes)}` : ""}; client (node) RSS ${fmt(r.clientRssMB, 0)} MB`);
 }
 

@@ -11,7 +11,7 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 const root = new URL("..", import.meta.url).pathname;
 
 /** Defaults for a local machine; none of these are in wrangler.toml, so deploys never ship them. */
-export const LOCAL_VARS = { DEV_SIGNIN_CODE: "0000" };
+export const LOCAL_VARS = { DEV_SIGNIN_CODE: "0000", SERVER_SECRET: "local-server-secret" };
 
 async function bundleWorker(outDir) {
   mkdirSync(outDir, { recursive: true });

@@ -14,10 +14,12 @@ console.log(`
 gim-edge is running
   HTTP API   ${server.url}/pb.LogicExt/<Method>, ${server.url}/pb.BusinessExt/<Method>
   WebSocket  ${ws}/ws?user_id=…&device_id=…&token=…
+  rooms      ${ws}/room?room_id=…&seq=…&user_id=…&device_id=…&token=…
   health     ${server.url}/healthz
   state      ${server.stateDir} (D1 and Durable Objects; survives restarts)
   migrations ${server.migrations.length ? `applied ${server.migrations.join(", ")}` : "up to date"}
   sign-in    code 0000 (DEV_SIGNIN_CODE, local only)
+  server API ${server.url}/pb.LogicInt/<Method> with "authorization: Bearer local-server-secret"
 Press Ctrl+C to stop.`);
 
 for (const signal of ["SIGINT", "SIGTERM"]) {

@@ -1,4 +1,4 @@
-/** The Hono app: health, the WebSocket upgrade and gim's services in Connect unary form. */
+/** The Hono app: health, the WebSocket upgrades and gim's services in Connect unary form. */
 import { Hono } from "hono";
 import { ErrorCode } from "../proto/codes";
 import { AppError } from "../proto/errors";
@@ -6,17 +6,22 @@ import { errorResponse, serveUnary, type Service } from "./connect-rpc";
 import type { AppEnv } from "./env";
 import { authenticateCaller, businessExt } from "./routes/business-ext";
 import { logicExt } from "./routes/logic-ext";
+import { logicInt, serverSecret } from "./routes/logic-int";
+import { upgradeRoomSocket } from "./routes/rooms";
 import { upgradeWebSocket } from "./routes/websocket";
 
 const SERVICES: Record<string, Service> = {
   "pb.LogicExt": logicExt,
   "pb.BusinessExt": businessExt,
+  "pb.LogicInt": logicInt,
 };
 
 export const app = new Hono<AppEnv>();
 
 app.get("/healthz", (c) => c.text("ok"));
 app.get("/ws", upgradeWebSocket);
+app.get("/room", upgradeRoomSocket);
+app.use("/pb.LogicInt/*", serverSecret());
 app.post("/:service/:method", (c) =>
   serveUnary(c, SERVICES[c.req.param("service")], c.req.param("method"), (ctx, caller) => authenticateCaller(ctx.env, caller)),
 );

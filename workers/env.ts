@@ -1,11 +1,19 @@
 /** Bindings and variables of the Worker and its Durable Objects (see wrangler.toml). */
+import type { ChatRoom } from "../durable-objects/chat-room/chat-room";
+import type { RoomShard } from "../durable-objects/chat-room/room-shard";
 import type { GroupChat } from "../durable-objects/group-chat/group-chat";
+import type { Presence } from "../durable-objects/presence/presence";
 import type { UserInbox } from "../durable-objects/user-inbox/user-inbox";
 
 export interface Env {
   DB: D1Database;
   USER_INBOX: DurableObjectNamespace<UserInbox>;
   GROUP_CHAT: DurableObjectNamespace<GroupChat>;
+  CHAT_ROOM: DurableObjectNamespace<ChatRoom>;
+  ROOM_SHARD: DurableObjectNamespace<RoomShard>;
+  PRESENCE: DurableObjectNamespace<Presence>;
+  /** Bearer secret of the server-to-server API (pb.LogicInt). Unset: that API is refused. */
+  SERVER_SECRET?: string;
   /** Code accepted by the built-in SignIn. Local configuration only; unset = code sign-in refused. */
   DEV_SIGNIN_CODE?: string;
   TOKEN_TTL_DAYS?: string;
@@ -16,6 +24,12 @@ export interface Env {
   MAX_GROUP_MEMBERS?: string;
   /** Member inboxes a group delivers to at once (default 64). */
   GROUP_FANOUT_CONCURRENCY?: string;
+  /** How long persisted room messages stay replayable (default 120 s). */
+  ROOM_REPLAY_SECONDS?: string;
+  /** At most this many room messages are kept for replay (default 1000). */
+  ROOM_REPLAY_MAX?: string;
+  /** Sockets per room shard object (default 10,000; Cloudflare allows 32,768 per object). */
+  ROOM_SHARD_SIZE?: string;
 }
 
 export interface AppEnv {

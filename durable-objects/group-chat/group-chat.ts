@@ -31,6 +31,7 @@ export interface GroupProfile {
 }
 
 export interface PostInput {
+  /** 0 = the business server (LogicInt.SendMessage): no membership check, no sender copy. */
   senderId: number;
   deviceId: number;
   clientMsgId: string;
@@ -91,7 +92,9 @@ export class GroupChat extends DurableObject<Env> {
   async post(input: PostInput): Promise<Result<number>> {
     return toResult(async () => {
       requireGroup(this.#info);
-      requireMember(this.#activeMembers(), input.senderId);
+      if (input.senderId !== 0) {
+        requireMember(this.#activeMembers(), input.senderId);
+      }
       if (!input.persist) {
         await this.#pushTransient(input);
         return 0;
@@ -109,6 +112,10 @@ export class GroupChat extends DurableObject<Env> {
           return next;
         });
       this.#armAlarm(RETRY_MIN_MS * 5);
+      if (input.senderId === 0) {
+        void this.#kick();
+        return 0;
+      }
       const seq = (await this.#fanout.deliverTo(input.senderId, this.#msgId(gseq))) ?? (await userInbox(this.env, input.senderId).seqOf(this.#msgId(gseq)));
       void this.#kick();
       if (seq === undefined) {

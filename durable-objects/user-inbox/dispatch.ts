@@ -42,8 +42,14 @@ const HANDLERS: Partial<Record<pb.PackageType, Handler>> = {
     const data = pb.SendMessageResp.encode({ seq }).finish();
     return { type: frame.type, requestId: frame.requestId, data, dataType: pb.SendMessageResp };
   },
-  [pb.PackageType.PT_SUBSCRIBE_ROOM]: async () => {
-    throw new AppError(ErrorCode.UNIMPLEMENTED, "rooms are not available in this version");
+  [pb.PackageType.PT_SUBSCRIBE_ROOM]: async (inbox, ws, _attachment, frame) => {
+    const input = frame.data as pb.SubscribeRoomInput;
+    await inbox.subscribeRoom(ws, input.roomId, input.seq);
+    return { type: frame.type, requestId: frame.requestId };
+  },
+  [pb.PackageType.PT_PUSH_ROOM]: async (inbox, _ws, attachment, frame) => {
+    await inbox.pushToRoom(attachment.deviceId, frame.data as pb.PushRoomReq);
+    return { type: frame.type, requestId: frame.requestId };
   },
 };
 

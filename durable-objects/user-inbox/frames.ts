@@ -18,6 +18,7 @@ const INPUT_TYPES: Partial<Record<pb.PackageType, ProtoType<unknown> | null>> = 
   [pb.PackageType.PT_MESSAGE]: pb.MessageACK,
   [pb.PackageType.PT_SUBSCRIBE_ROOM]: pb.SubscribeRoomInput,
   [pb.PackageType.PT_SEND_MESSAGE]: pb.SendMessageReq,
+  [pb.PackageType.PT_PUSH_ROOM]: pb.PushRoomReq,
 };
 
 export interface InputFrame {

@@ -1,4 +1,4 @@
-/** Device sockets of one inbox: typed attachments, pushes encoded once per format, closing. */
+/** Client sockets of an object: typed attachments, pushes encoded once per format, closing. */
 import { CloseCode } from "../../proto/codes";
 import { pb } from "../../proto/gen/pb.js";
 import { encodeOutput, type FrameFormat } from "./frames";
@@ -12,6 +12,10 @@ export interface SocketAttachment {
   connectedAt: number;
   /** Last inbound frame other than the auto-answered text ping. */
   lastSeenAt: number;
+  /** The room this connection is subscribed to; 0 = none (one room per connection, as gim). */
+  roomId?: number;
+  /** The user, on sockets of objects not owned by one user (room shards). */
+  userId?: number;
 }
 
 export const deviceTag = (deviceId: number): string => `device:${deviceId}`;
@@ -74,6 +78,20 @@ export function pushToDevices(sockets: WebSocket[], bodies: readonly Uint8Array[
         binary ??= encodeOutput(reply, "binary") as Uint8Array;
         sendQuietly(ws, binary);
       }
+    }
+  }
+}
+
+/**
+ * Closes sockets that sent nothing (not even a text ping, which the runtime answers without
+ * waking the object) for `idleMs`.
+ */
+export function closeIdleSockets(ctx: DurableObjectState, idleMs: number, now: number): void {
+  for (const ws of ctx.getWebSockets()) {
+    const pinged = ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    const lastSeen = Math.max(readAttachment(ws)?.lastSeenAt ?? 0, pinged);
+    if (now - lastSeen > idleMs) {
+      closeWith(ws, CloseCode.IDLE_TIMEOUT, "idle timeout: nothing received");
     }
   }
 }

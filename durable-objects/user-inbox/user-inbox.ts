@@ -10,7 +10,9 @@ import { connectErrorResponse } from "../../proto/connect-error";
 import { AppError, toResult, unwrap, type Result } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import type { Env } from "../../workers/env";
-import { groupChat, userInbox } from "../../workers/stubs";
+import { chatRoom, groupChat, presence, userInbox } from "../../workers/stubs";
+import { CatchUp, type RoomItem } from "../chat-room/catch-up";
+import { roomMessageBody } from "../chat-room/chat-room";
 import { AlarmClock } from "../shared/alarm";
 import { readLimits, type Limits } from "../shared/limits";
 import { migrate } from "../shared/migrate";
@@ -20,7 +22,7 @@ import { framedLength, syncOutputBytes, withSeq } from "./message-bytes";
 import { Outbox, type DeliveryItem } from "./outbox";
 import { INBOX_MIGRATIONS } from "./schema";
 import { userMessageBody, validateSend, type SenderProfile } from "./send";
-import { closeWith, deviceTag, pushToDevices, readAttachment, writeAttachment } from "./sockets";
+import { closeIdleSockets, closeWith, deviceTag, pushToDevices, readAttachment, writeAttachment } from "./sockets";
 import { createStatements, type Statements } from "./statements";
 
 const PROFILE_TTL_MS = 60_000;
@@ -41,6 +43,8 @@ export class UserInbox extends DurableObject<Env> {
   readonly #knownUsers = new Set<number>();
   /** Sends run one after another, so the seq order is the order requests arrived in. */
   #sendChain: Promise<unknown> = Promise.resolve();
+  /** Sockets whose room replay is being fetched (gim's PT_SUBSCRIBE_ROOM with a seq). */
+  readonly #roomCatchUps = new Map<WebSocket, CatchUp>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -127,9 +131,75 @@ export class UserInbox extends DurableObject<Env> {
     return seqs;
   }
 
+  /** Authenticates, then pushes to a room with this user as sender (gim LogicExt.PushRoom). */
+  async pushRoom(deviceId: number, token: string, reqBytes: Uint8Array): Promise<Result<number>> {
+    return toResult(async () => {
+      await this.#authenticate(deviceId, token);
+      return this.pushToRoom(deviceId, decodeBinary(pb.PushRoomReq, reqBytes, "PushRoomReq"));
+    });
+  }
+
+  /** Pushes to a room with this user's profile as sender; resolves the room seq (0 if not kept). */
+  async pushToRoom(deviceId: number, req: pb.PushRoomReq): Promise<number> {
+    if (!(req.roomId > 0)) {
+      throw new AppError(ErrorCode.BAD_REQUEST, "room_id is required");
+    }
+    if (req.messageContent.length > this.#limits.MAX_FRAME_BYTES) {
+      throw new AppError(ErrorCode.BAD_REQUEST, `message_content is larger than ${this.#limits.MAX_FRAME_BYTES} bytes`);
+    }
+    const profile = await this.#senderProfile();
+    const sender = { senderType: pb.SenderType.ST_USER, senderId: this.#userId, deviceId, nickname: profile.nickname, avatarUrl: profile.avatarUrl, extra: profile.extra };
+    const body = roomMessageBody(req.roomId, sender, req, Date.now());
+    return chatRoom(this.env, req.roomId).push({ body, persist: req.isPersist, priority: req.isPriority });
+  }
+
+  /** A room broadcast batch for this user's sockets subscribed to `roomId`; resolves how many are. */
+  roomBatch(roomId: number, items: RoomItem[]): number {
+    const subscribed = this.ctx.getWebSockets().filter((ws) => readAttachment(ws)?.roomId === roomId);
+    pushToDevices(subscribed.filter((ws) => !this.#roomCatchUps.has(ws)), items.map((item) => item.body));
+    for (const ws of subscribed) {
+      const catchUp = this.#roomCatchUps.get(ws);
+      items.forEach((item) => catchUp?.hold(item));
+    }
+    return subscribed.length;
+  }
+
+  /**
+   * Subscribes a socket to one room (0 = none), leaving its previous room in the same step, and
+   * replays the kept messages from `fromSeq` (0 = no replay) ahead of live ones.
+   */
+  async subscribeRoom(ws: WebSocket, roomId: number, fromSeq: number): Promise<void> {
+    const attachment = readAttachment(ws);
+    if (!attachment || roomId < 0) {
+      throw new AppError(ErrorCode.BAD_REQUEST, "room_id must be 0 (leave) or a room id");
+    }
+    const previous = attachment.roomId ?? 0;
+    writeAttachment(ws, { ...attachment, roomId });
+    this.#roomCatchUps.delete(ws);
+    if (previous !== 0 && previous !== roomId) {
+      await this.#reportRoom(previous);
+    }
+    if (roomId === 0) {
+      return;
+    }
+    const catchUp = fromSeq > 0 ? new CatchUp() : null;
+    if (catchUp) {
+      this.#roomCatchUps.set(ws, catchUp);
+    }
+    await this.#reportRoom(roomId);
+    if (catchUp) {
+      void this.#replayRoom(ws, roomId, fromSeq, catchUp);
+    }
+  }
+
   /** Pushes a message that is not persisted (is_persist=false) to the online devices but one. */
   pushTransient(body: Uint8Array, exceptDeviceId = 0): void {
     pushToDevices(this.ctx.getWebSockets(), [body], exceptDeviceId);
+  }
+
+  /** Whether a socket of this device is connected. */
+  deviceOnline(deviceId: number): boolean {
+    return this.ctx.getWebSockets(deviceTag(deviceId)).length > 0;
   }
 
   /** The seq of a message in this inbox, if it was applied. */
@@ -152,6 +222,7 @@ export class UserInbox extends DurableObject<Env> {
     if (!auth.ok) {
       return connectErrorResponse(auth.code, auth.message);
     }
+    const wasOffline = this.ctx.getWebSockets().length === 0;
     for (const old of this.ctx.getWebSockets(deviceTag(deviceId))) {
       closeWith(old, CloseCode.REPLACED, "replaced by a new connection of this device");
     }
@@ -161,6 +232,9 @@ export class UserInbox extends DurableObject<Env> {
     const format = new URL(request.url).searchParams.get("format") === "json" ? "json" : "binary";
     writeAttachment(server, { v: 1, deviceId, format, connectedAt: now, lastSeenAt: now });
     this.#armAlarm(now + this.#sweepIntervalMs());
+    if (wasOffline) {
+      await presence(this.env, this.#userId).online(this.#userId);
+    }
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -180,10 +254,12 @@ export class UserInbox extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     // Answer the close; 1005/1006 are reserved and cannot be sent back.
     closeWith(ws, code === 1005 || code === 1006 ? 1000 : code, "");
+    await this.#socketGone(ws);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     console.warn(`UserInbox:${this.#userId} webSocketError`, error);
+    await this.#socketGone(ws);
   }
 
   override async alarm(): Promise<void> {
@@ -191,7 +267,7 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     const delivered = await this.#outbox.drainAll();
     this.#retryDelay = delivered ? RETRY_MIN_MS : Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
-    this.#closeIdleSockets(now);
+    closeIdleSockets(this.ctx, this.#limits.IDLE_TIMEOUT_MS, now);
     if (!delivered) {
       this.#armAlarm(Date.now() + this.#retryDelay);
     }
@@ -239,6 +315,48 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   // ---- private helpers ----
+
+  /** A socket closed: its room subscription and, with the last socket, the user's presence end. */
+  async #socketGone(ws: WebSocket): Promise<void> {
+    this.#roomCatchUps.delete(ws);
+    const roomId = readAttachment(ws)?.roomId ?? 0;
+    try {
+      if (roomId !== 0) {
+        await this.#reportRoom(roomId, ws);
+      }
+      if (this.#openSockets(ws).length === 0) {
+        await presence(this.env, this.#userId).offline(this.#userId);
+      }
+    } catch (err) {
+      console.warn(`UserInbox:${this.#userId} could not report a closed socket`, err);
+    }
+  }
+
+  /** Open sockets, without `closing` (which may still be listed while its close is handled). */
+  #openSockets(closing?: WebSocket): WebSocket[] {
+    return this.ctx.getWebSockets().filter((ws) => ws !== closing && ws.readyState === WebSocket.OPEN);
+  }
+
+  /** Tells a room how many of this user's sockets are subscribed to it. */
+  async #reportRoom(roomId: number, closing?: WebSocket): Promise<void> {
+    const count = this.#openSockets(closing).filter((ws) => readAttachment(ws)?.roomId === roomId).length;
+    await chatRoom(this.env, roomId).reportSubscribers(`inbox:${this.#userId}`, count);
+  }
+
+  async #replayRoom(ws: WebSocket, roomId: number, fromSeq: number, catchUp: CatchUp): Promise<void> {
+    try {
+      const replay = await chatRoom(this.env, roomId).replay(fromSeq);
+      if (this.#roomCatchUps.get(ws) === catchUp) {
+        pushToDevices([ws], catchUp.finish(replay).map((item) => item.body));
+      }
+    } catch (err) {
+      console.warn(`UserInbox:${this.#userId} room replay failed`, err);
+    } finally {
+      if (this.#roomCatchUps.get(ws) === catchUp) {
+        this.#roomCatchUps.delete(ws);
+      }
+    }
+  }
 
   async #authenticate(deviceId: number, token: string): Promise<void> {
     if (!Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
@@ -342,17 +460,6 @@ export class UserInbox extends DurableObject<Env> {
 
   #sweepIntervalMs(): number {
     return Math.max(Math.floor(this.#limits.IDLE_TIMEOUT_MS / 2), 1_000);
-  }
-
-  #closeIdleSockets(now: number): void {
-    for (const ws of this.ctx.getWebSockets()) {
-      const attachment = readAttachment(ws);
-      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-      const lastSeen = Math.max(attachment?.lastSeenAt ?? 0, pinged);
-      if (now - lastSeen > this.#limits.IDLE_TIMEOUT_MS) {
-        closeWith(ws, CloseCode.IDLE_TIMEOUT, "idle timeout: nothing received");
-      }
-    }
   }
 
   #armAlarm(at: number): void {

@@ -248,7 +248,8 @@ export namespace pb {
         PT_HEARTBEAT = 3,
         PT_MESSAGE = 4,
         PT_SUBSCRIBE_ROOM = 5,
-        PT_SEND_MESSAGE = 6
+        PT_SEND_MESSAGE = 6,
+        PT_PUSH_ROOM = 7
     }
 
     interface IInput {
@@ -782,6 +783,44 @@ export namespace pb {
         public static verify(m: { [k: string]: any }): (string|null);
         public static fromObject(d: { [k: string]: any }): pb.PushRoomReq;
         public static toObject(m: pb.PushRoomReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IGetRoomInfoReq {
+        roomId?: (number|null);
+    }
+
+    class GetRoomInfoReq implements IGetRoomInfoReq {
+        constructor(p?: pb.IGetRoomInfoReq);
+        public roomId: number;
+        public static create(properties?: pb.IGetRoomInfoReq): pb.GetRoomInfoReq;
+        public static encode(m: pb.IGetRoomInfoReq, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.GetRoomInfoReq;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.GetRoomInfoReq;
+        public static toObject(m: pb.GetRoomInfoReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IGetRoomInfoResp {
+        roomId?: (number|null);
+        subscriberCount?: (number|null);
+        seq?: (number|null);
+    }
+
+    class GetRoomInfoResp implements IGetRoomInfoResp {
+        constructor(p?: pb.IGetRoomInfoResp);
+        public roomId: number;
+        public subscriberCount: number;
+        public seq: number;
+        public static create(properties?: pb.IGetRoomInfoResp): pb.GetRoomInfoResp;
+        public static encode(m: pb.IGetRoomInfoResp, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.GetRoomInfoResp;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.GetRoomInfoResp;
+        public static toObject(m: pb.GetRoomInfoResp, o?: $protobuf.IConversionOptions): { [k: string]: any };
         public toJSON(): { [k: string]: any };
         public static getTypeUrl(typeUrlPrefix?: string): string;
     }
@@ -1343,6 +1382,100 @@ export namespace pb {
         public static verify(m: { [k: string]: any }): (string|null);
         public static fromObject(d: { [k: string]: any }): pb.TransferGroupOwnerReq;
         public static toObject(m: pb.TransferGroupOwnerReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IPushAllReq {
+        messageType?: (pb.MessageType|null);
+        messageContent?: (Uint8Array|null);
+        sendTime?: (number|null);
+    }
+
+    class PushAllReq implements IPushAllReq {
+        constructor(p?: pb.IPushAllReq);
+        public messageType: pb.MessageType;
+        public messageContent: Uint8Array;
+        public sendTime: number;
+        public static create(properties?: pb.IPushAllReq): pb.PushAllReq;
+        public static encode(m: pb.IPushAllReq, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.PushAllReq;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.PushAllReq;
+        public static toObject(m: pb.PushAllReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IGetDeviceReq {
+        deviceId?: (number|null);
+    }
+
+    class GetDeviceReq implements IGetDeviceReq {
+        constructor(p?: pb.IGetDeviceReq);
+        public deviceId: number;
+        public static create(properties?: pb.IGetDeviceReq): pb.GetDeviceReq;
+        public static encode(m: pb.IGetDeviceReq, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.GetDeviceReq;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.GetDeviceReq;
+        public static toObject(m: pb.GetDeviceReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IGetDeviceResp {
+        device?: (pb.IDevice|null);
+    }
+
+    class GetDeviceResp implements IGetDeviceResp {
+        constructor(p?: pb.IGetDeviceResp);
+        public device?: (pb.IDevice|null);
+        public static create(properties?: pb.IGetDeviceResp): pb.GetDeviceResp;
+        public static encode(m: pb.IGetDeviceResp, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.GetDeviceResp;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.GetDeviceResp;
+        public static toObject(m: pb.GetDeviceResp, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IDevice {
+        deviceId?: (number|null);
+        userId?: (number|null);
+        type?: (number|null);
+        brand?: (string|null);
+        model?: (string|null);
+        systemVersion?: (string|null);
+        sdkVersion?: (string|null);
+        status?: (number|null);
+        connAddr?: (string|null);
+        clientAddr?: (string|null);
+        createTime?: (number|null);
+        updateTime?: (number|null);
+    }
+
+    class Device implements IDevice {
+        constructor(p?: pb.IDevice);
+        public deviceId: number;
+        public userId: number;
+        public type: number;
+        public brand: string;
+        public model: string;
+        public systemVersion: string;
+        public sdkVersion: string;
+        public status: number;
+        public connAddr: string;
+        public clientAddr: string;
+        public createTime: number;
+        public updateTime: number;
+        public static create(properties?: pb.IDevice): pb.Device;
+        public static encode(m: pb.IDevice, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.Device;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.Device;
+        public static toObject(m: pb.Device, o?: $protobuf.IConversionOptions): { [k: string]: any };
         public toJSON(): { [k: string]: any };
         public static getTypeUrl(typeUrlPrefix?: string): string;
     }

@@ -3322,6 +3322,7 @@ export const pb = $root.pb = (() => {
      * @property {number} PT_MESSAGE=4 PT_MESSAGE value
      * @property {number} PT_SUBSCRIBE_ROOM=5 PT_SUBSCRIBE_ROOM value
      * @property {number} PT_SEND_MESSAGE=6 PT_SEND_MESSAGE value
+     * @property {number} PT_PUSH_ROOM=7 PT_PUSH_ROOM value
      */
     pb.PackageType = (function() {
         const valuesById = {}, values = Object.create(valuesById);
@@ -3332,6 +3333,7 @@ export const pb = $root.pb = (() => {
         values[valuesById[4] = "PT_MESSAGE"] = 4;
         values[valuesById[5] = "PT_SUBSCRIBE_ROOM"] = 5;
         values[valuesById[6] = "PT_SEND_MESSAGE"] = 6;
+        values[valuesById[7] = "PT_PUSH_ROOM"] = 7;
         return values;
     })();
 
@@ -3507,6 +3509,7 @@ export const pb = $root.pb = (() => {
                 case 4:
                 case 5:
                 case 6:
+                case 7:
                     break;
                 }
             }
@@ -3573,6 +3576,10 @@ export const pb = $root.pb = (() => {
             case "PT_SEND_MESSAGE":
             case 6:
                 m.type = 6;
+                break;
+            case "PT_PUSH_ROOM":
+            case 7:
+                m.type = 7;
                 break;
             }
             if (d.requestId != null) {
@@ -3874,6 +3881,7 @@ export const pb = $root.pb = (() => {
                 case 4:
                 case 5:
                 case 6:
+                case 7:
                     break;
                 }
             }
@@ -3948,6 +3956,10 @@ export const pb = $root.pb = (() => {
             case "PT_SEND_MESSAGE":
             case 6:
                 m.type = 6;
+                break;
+            case "PT_PUSH_ROOM":
+            case 7:
+                m.type = 7;
                 break;
             }
             if (d.requestId != null) {
@@ -10756,6 +10768,556 @@ export const pb = $root.pb = (() => {
         };
 
         return PushRoomReq;
+    })();
+
+    pb.GetRoomInfoReq = (function() {
+
+        /**
+         * Properties of a GetRoomInfoReq.
+         * @memberof pb
+         * @interface IGetRoomInfoReq
+         * @property {number|null} [roomId] GetRoomInfoReq roomId
+         */
+
+        /**
+         * Constructs a new GetRoomInfoReq.
+         * @memberof pb
+         * @classdesc Represents a GetRoomInfoReq.
+         * @implements IGetRoomInfoReq
+         * @constructor
+         * @param {pb.IGetRoomInfoReq=} [p] Properties to set
+         */
+        function GetRoomInfoReq(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * GetRoomInfoReq roomId.
+         * @member {number} roomId
+         * @memberof pb.GetRoomInfoReq
+         * @instance
+         */
+        GetRoomInfoReq.prototype.roomId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new GetRoomInfoReq instance using the specified properties.
+         * @function create
+         * @memberof pb.GetRoomInfoReq
+         * @static
+         * @param {pb.IGetRoomInfoReq=} [properties] Properties to set
+         * @returns {pb.GetRoomInfoReq} GetRoomInfoReq instance
+         */
+        GetRoomInfoReq.create = function create(properties) {
+            return new GetRoomInfoReq(properties);
+        };
+
+        /**
+         * Encodes the specified GetRoomInfoReq message. Does not implicitly {@link pb.GetRoomInfoReq.verify|verify} messages.
+         * @function encode
+         * @memberof pb.GetRoomInfoReq
+         * @static
+         * @param {pb.IGetRoomInfoReq} m GetRoomInfoReq message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        GetRoomInfoReq.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.roomId != null && Object.hasOwnProperty.call(m, "roomId"))
+                w.uint32(8).int64(m.roomId);
+            return w;
+        };
+
+        /**
+         * Decodes a GetRoomInfoReq message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.GetRoomInfoReq
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.GetRoomInfoReq} GetRoomInfoReq
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        GetRoomInfoReq.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.GetRoomInfoReq();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.roomId = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a GetRoomInfoReq message.
+         * @function verify
+         * @memberof pb.GetRoomInfoReq
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        GetRoomInfoReq.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.roomId != null && Object.hasOwnProperty.call(m, "roomId")) {
+                if (!$util.isInteger(m.roomId) && !(m.roomId && $util.isInteger(m.roomId.low) && $util.isInteger(m.roomId.high)))
+                    return "roomId: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a GetRoomInfoReq message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.GetRoomInfoReq
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.GetRoomInfoReq} GetRoomInfoReq
+         */
+        GetRoomInfoReq.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.GetRoomInfoReq)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.GetRoomInfoReq: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.GetRoomInfoReq();
+            if (d.roomId != null) {
+                if ($util.Long)
+                    m.roomId = $util.Long.fromValue(d.roomId, false);
+                else if (typeof d.roomId === "string")
+                    m.roomId = parseInt(d.roomId, 10);
+                else if (typeof d.roomId === "number")
+                    m.roomId = d.roomId;
+                else if (typeof d.roomId === "object")
+                    m.roomId = new $util.LongBits(d.roomId.low >>> 0, d.roomId.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a GetRoomInfoReq message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.GetRoomInfoReq
+         * @static
+         * @param {pb.GetRoomInfoReq} m GetRoomInfoReq
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        GetRoomInfoReq.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.roomId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.roomId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.roomId != null && Object.hasOwnProperty.call(m, "roomId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.roomId = typeof m.roomId === "number" ? BigInt(m.roomId) : $util.Long.fromBits(m.roomId.low >>> 0, m.roomId.high >>> 0, false).toBigInt();
+                else if (typeof m.roomId === "number")
+                    d.roomId = o.longs === String ? String(m.roomId) : m.roomId;
+                else
+                    d.roomId = o.longs === String ? $util.Long.prototype.toString.call(m.roomId) : o.longs === Number ? new $util.LongBits(m.roomId.low >>> 0, m.roomId.high >>> 0).toNumber() : m.roomId;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this GetRoomInfoReq to JSON.
+         * @function toJSON
+         * @memberof pb.GetRoomInfoReq
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        GetRoomInfoReq.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for GetRoomInfoReq
+         * @function getTypeUrl
+         * @memberof pb.GetRoomInfoReq
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        GetRoomInfoReq.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.GetRoomInfoReq";
+        };
+
+        return GetRoomInfoReq;
+    })();
+
+    pb.GetRoomInfoResp = (function() {
+
+        /**
+         * Properties of a GetRoomInfoResp.
+         * @memberof pb
+         * @interface IGetRoomInfoResp
+         * @property {number|null} [roomId] GetRoomInfoResp roomId
+         * @property {number|null} [subscriberCount] GetRoomInfoResp subscriberCount
+         * @property {number|null} [seq] GetRoomInfoResp seq
+         */
+
+        /**
+         * Constructs a new GetRoomInfoResp.
+         * @memberof pb
+         * @classdesc Represents a GetRoomInfoResp.
+         * @implements IGetRoomInfoResp
+         * @constructor
+         * @param {pb.IGetRoomInfoResp=} [p] Properties to set
+         */
+        function GetRoomInfoResp(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * GetRoomInfoResp roomId.
+         * @member {number} roomId
+         * @memberof pb.GetRoomInfoResp
+         * @instance
+         */
+        GetRoomInfoResp.prototype.roomId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * GetRoomInfoResp subscriberCount.
+         * @member {number} subscriberCount
+         * @memberof pb.GetRoomInfoResp
+         * @instance
+         */
+        GetRoomInfoResp.prototype.subscriberCount = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * GetRoomInfoResp seq.
+         * @member {number} seq
+         * @memberof pb.GetRoomInfoResp
+         * @instance
+         */
+        GetRoomInfoResp.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new GetRoomInfoResp instance using the specified properties.
+         * @function create
+         * @memberof pb.GetRoomInfoResp
+         * @static
+         * @param {pb.IGetRoomInfoResp=} [properties] Properties to set
+         * @returns {pb.GetRoomInfoResp} GetRoomInfoResp instance
+         */
+        GetRoomInfoResp.create = function create(properties) {
+            return new GetRoomInfoResp(properties);
+        };
+
+        /**
+         * Encodes the specified GetRoomInfoResp message. Does not implicitly {@link pb.GetRoomInfoResp.verify|verify} messages.
+         * @function encode
+         * @memberof pb.GetRoomInfoResp
+         * @static
+         * @param {pb.IGetRoomInfoResp} m GetRoomInfoResp message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        GetRoomInfoResp.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.roomId != null && Object.hasOwnProperty.call(m, "roomId"))
+                w.uint32(8).int64(m.roomId);
+            if (m.subscriberCount != null && Object.hasOwnProperty.call(m, "subscriberCount"))
+                w.uint32(16).int64(m.subscriberCount);
+            if (m.seq != null && Object.hasOwnProperty.call(m, "seq"))
+                w.uint32(24).int64(m.seq);
+            return w;
+        };
+
+        /**
+         * Decodes a GetRoomInfoResp message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.GetRoomInfoResp
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.GetRoomInfoResp} GetRoomInfoResp
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        GetRoomInfoResp.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.GetRoomInfoResp();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.roomId = r.int64();
+                        break;
+                    }
+                case 2: {
+                        m.subscriberCount = r.int64();
+                        break;
+                    }
+                case 3: {
+                        m.seq = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a GetRoomInfoResp message.
+         * @function verify
+         * @memberof pb.GetRoomInfoResp
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        GetRoomInfoResp.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.roomId != null && Object.hasOwnProperty.call(m, "roomId")) {
+                if (!$util.isInteger(m.roomId) && !(m.roomId && $util.isInteger(m.roomId.low) && $util.isInteger(m.roomId.high)))
+                    return "roomId: integer|Long expected";
+            }
+            if (m.subscriberCount != null && Object.hasOwnProperty.call(m, "subscriberCount")) {
+                if (!$util.isInteger(m.subscriberCount) && !(m.subscriberCount && $util.isInteger(m.subscriberCount.low) && $util.isInteger(m.subscriberCount.high)))
+                    return "subscriberCount: integer|Long expected";
+            }
+            if (m.seq != null && Object.hasOwnProperty.call(m, "seq")) {
+                if (!$util.isInteger(m.seq) && !(m.seq && $util.isInteger(m.seq.low) && $util.isInteger(m.seq.high)))
+                    return "seq: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a GetRoomInfoResp message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.GetRoomInfoResp
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.GetRoomInfoResp} GetRoomInfoResp
+         */
+        GetRoomInfoResp.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.GetRoomInfoResp)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.GetRoomInfoResp: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.GetRoomInfoResp();
+            if (d.roomId != null) {
+                if ($util.Long)
+                    m.roomId = $util.Long.fromValue(d.roomId, false);
+                else if (typeof d.roomId === "string")
+                    m.roomId = parseInt(d.roomId, 10);
+                else if (typeof d.roomId === "number")
+                    m.roomId = d.roomId;
+                else if (typeof d.roomId === "object")
+                    m.roomId = new $util.LongBits(d.roomId.low >>> 0, d.roomId.high >>> 0).toNumber();
+            }
+            if (d.subscriberCount != null) {
+                if ($util.Long)
+                    m.subscriberCount = $util.Long.fromValue(d.subscriberCount, false);
+                else if (typeof d.subscriberCount === "string")
+                    m.subscriberCount = parseInt(d.subscriberCount, 10);
+                else if (typeof d.subscriberCount === "number")
+                    m.subscriberCount = d.subscriberCount;
+                else if (typeof d.subscriberCount === "object")
+                    m.subscriberCount = new $util.LongBits(d.subscriberCount.low >>> 0, d.subscriberCount.high >>> 0).toNumber();
+            }
+            if (d.seq != null) {
+                if ($util.Long)
+                    m.seq = $util.Long.fromValue(d.seq, false);
+                else if (typeof d.seq === "string")
+                    m.seq = parseInt(d.seq, 10);
+                else if (typeof d.seq === "number")
+                    m.seq = d.seq;
+                else if (typeof d.seq === "object")
+                    m.seq = new $util.LongBits(d.seq.low >>> 0, d.seq.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a GetRoomInfoResp message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.GetRoomInfoResp
+         * @static
+         * @param {pb.GetRoomInfoResp} m GetRoomInfoResp
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        GetRoomInfoResp.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.roomId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.roomId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.subscriberCount = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.subscriberCount = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.seq = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.seq = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.roomId != null && Object.hasOwnProperty.call(m, "roomId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.roomId = typeof m.roomId === "number" ? BigInt(m.roomId) : $util.Long.fromBits(m.roomId.low >>> 0, m.roomId.high >>> 0, false).toBigInt();
+                else if (typeof m.roomId === "number")
+                    d.roomId = o.longs === String ? String(m.roomId) : m.roomId;
+                else
+                    d.roomId = o.longs === String ? $util.Long.prototype.toString.call(m.roomId) : o.longs === Number ? new $util.LongBits(m.roomId.low >>> 0, m.roomId.high >>> 0).toNumber() : m.roomId;
+            }
+            if (m.subscriberCount != null && Object.hasOwnProperty.call(m, "subscriberCount")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.subscriberCount = typeof m.subscriberCount === "number" ? BigInt(m.subscriberCount) : $util.Long.fromBits(m.subscriberCount.low >>> 0, m.subscriberCount.high >>> 0, false).toBigInt();
+                else if (typeof m.subscriberCount === "number")
+                    d.subscriberCount = o.longs === String ? String(m.subscriberCount) : m.subscriberCount;
+                else
+                    d.subscriberCount = o.longs === String ? $util.Long.prototype.toString.call(m.subscriberCount) : o.longs === Number ? new $util.LongBits(m.subscriberCount.low >>> 0, m.subscriberCount.high >>> 0).toNumber() : m.subscriberCount;
+            }
+            if (m.seq != null && Object.hasOwnProperty.call(m, "seq")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.seq = typeof m.seq === "number" ? BigInt(m.seq) : $util.Long.fromBits(m.seq.low >>> 0, m.seq.high >>> 0, false).toBigInt();
+                else if (typeof m.seq === "number")
+                    d.seq = o.longs === String ? String(m.seq) : m.seq;
+                else
+                    d.seq = o.longs === String ? $util.Long.prototype.toString.call(m.seq) : o.longs === Number ? new $util.LongBits(m.seq.low >>> 0, m.seq.high >>> 0).toNumber() : m.seq;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this GetRoomInfoResp to JSON.
+         * @function toJSON
+         * @memberof pb.GetRoomInfoResp
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        GetRoomInfoResp.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for GetRoomInfoResp
+         * @function getTypeUrl
+         * @memberof pb.GetRoomInfoResp
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        GetRoomInfoResp.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.GetRoomInfoResp";
+        };
+
+        return GetRoomInfoResp;
     })();
 
     pb.AddFriendReq = (function() {
@@ -18580,6 +19142,1375 @@ export const pb = $root.pb = (() => {
         };
 
         return TransferGroupOwnerReq;
+    })();
+
+    pb.PushAllReq = (function() {
+
+        /**
+         * Properties of a PushAllReq.
+         * @memberof pb
+         * @interface IPushAllReq
+         * @property {pb.MessageType|null} [messageType] PushAllReq messageType
+         * @property {Uint8Array|null} [messageContent] PushAllReq messageContent
+         * @property {number|null} [sendTime] PushAllReq sendTime
+         */
+
+        /**
+         * Constructs a new PushAllReq.
+         * @memberof pb
+         * @classdesc Represents a PushAllReq.
+         * @implements IPushAllReq
+         * @constructor
+         * @param {pb.IPushAllReq=} [p] Properties to set
+         */
+        function PushAllReq(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * PushAllReq messageType.
+         * @member {pb.MessageType} messageType
+         * @memberof pb.PushAllReq
+         * @instance
+         */
+        PushAllReq.prototype.messageType = 0;
+
+        /**
+         * PushAllReq messageContent.
+         * @member {Uint8Array} messageContent
+         * @memberof pb.PushAllReq
+         * @instance
+         */
+        PushAllReq.prototype.messageContent = $util.newBuffer([]);
+
+        /**
+         * PushAllReq sendTime.
+         * @member {number} sendTime
+         * @memberof pb.PushAllReq
+         * @instance
+         */
+        PushAllReq.prototype.sendTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new PushAllReq instance using the specified properties.
+         * @function create
+         * @memberof pb.PushAllReq
+         * @static
+         * @param {pb.IPushAllReq=} [properties] Properties to set
+         * @returns {pb.PushAllReq} PushAllReq instance
+         */
+        PushAllReq.create = function create(properties) {
+            return new PushAllReq(properties);
+        };
+
+        /**
+         * Encodes the specified PushAllReq message. Does not implicitly {@link pb.PushAllReq.verify|verify} messages.
+         * @function encode
+         * @memberof pb.PushAllReq
+         * @static
+         * @param {pb.IPushAllReq} m PushAllReq message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        PushAllReq.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.messageType != null && Object.hasOwnProperty.call(m, "messageType"))
+                w.uint32(8).int32(m.messageType);
+            if (m.messageContent != null && Object.hasOwnProperty.call(m, "messageContent"))
+                w.uint32(18).bytes(m.messageContent);
+            if (m.sendTime != null && Object.hasOwnProperty.call(m, "sendTime"))
+                w.uint32(24).int64(m.sendTime);
+            return w;
+        };
+
+        /**
+         * Decodes a PushAllReq message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.PushAllReq
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.PushAllReq} PushAllReq
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        PushAllReq.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.PushAllReq();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.messageType = r.int32();
+                        break;
+                    }
+                case 2: {
+                        m.messageContent = r.bytes();
+                        break;
+                    }
+                case 3: {
+                        m.sendTime = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a PushAllReq message.
+         * @function verify
+         * @memberof pb.PushAllReq
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        PushAllReq.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.messageType != null && Object.hasOwnProperty.call(m, "messageType")) {
+                switch (m.messageType) {
+                default:
+                    return "messageType: enum value expected";
+                case 0:
+                case 1:
+                case 2:
+                case 3:
+                case 4:
+                case 5:
+                case 6:
+                case 7:
+                case 8:
+                    break;
+                }
+            }
+            if (m.messageContent != null && Object.hasOwnProperty.call(m, "messageContent")) {
+                if (!(m.messageContent && typeof m.messageContent.length === "number" || $util.isString(m.messageContent)))
+                    return "messageContent: buffer expected";
+            }
+            if (m.sendTime != null && Object.hasOwnProperty.call(m, "sendTime")) {
+                if (!$util.isInteger(m.sendTime) && !(m.sendTime && $util.isInteger(m.sendTime.low) && $util.isInteger(m.sendTime.high)))
+                    return "sendTime: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a PushAllReq message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.PushAllReq
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.PushAllReq} PushAllReq
+         */
+        PushAllReq.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.PushAllReq)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.PushAllReq: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.PushAllReq();
+            switch (d.messageType) {
+            default:
+                if (typeof d.messageType === "number") {
+                    m.messageType = d.messageType;
+                    break;
+                }
+                break;
+            case "MT_UNKNOWN":
+            case 0:
+                m.messageType = 0;
+                break;
+            case "MT_TEXT":
+            case 1:
+                m.messageType = 1;
+                break;
+            case "MT_FACE":
+            case 2:
+                m.messageType = 2;
+                break;
+            case "MT_VOICE":
+            case 3:
+                m.messageType = 3;
+                break;
+            case "MT_IMAGE":
+            case 4:
+                m.messageType = 4;
+                break;
+            case "MT_FILE":
+            case 5:
+                m.messageType = 5;
+                break;
+            case "MT_LOCATION":
+            case 6:
+                m.messageType = 6;
+                break;
+            case "MT_COMMAND":
+            case 7:
+                m.messageType = 7;
+                break;
+            case "MT_CUSTOM":
+            case 8:
+                m.messageType = 8;
+                break;
+            }
+            if (d.messageContent != null) {
+                if (typeof d.messageContent === "string")
+                    $util.base64.decode(d.messageContent, m.messageContent = $util.newBuffer($util.base64.length(d.messageContent)), 0);
+                else if (d.messageContent.length >= 0)
+                    m.messageContent = d.messageContent;
+            }
+            if (d.sendTime != null) {
+                if ($util.Long)
+                    m.sendTime = $util.Long.fromValue(d.sendTime, false);
+                else if (typeof d.sendTime === "string")
+                    m.sendTime = parseInt(d.sendTime, 10);
+                else if (typeof d.sendTime === "number")
+                    m.sendTime = d.sendTime;
+                else if (typeof d.sendTime === "object")
+                    m.sendTime = new $util.LongBits(d.sendTime.low >>> 0, d.sendTime.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a PushAllReq message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.PushAllReq
+         * @static
+         * @param {pb.PushAllReq} m PushAllReq
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        PushAllReq.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                d.messageType = o.enums === String ? "MT_UNKNOWN" : 0;
+                if (o.bytes === String)
+                    d.messageContent = "";
+                else {
+                    d.messageContent = [];
+                    if (o.bytes !== Array)
+                        d.messageContent = $util.newBuffer(d.messageContent);
+                }
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.sendTime = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.sendTime = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.messageType != null && Object.hasOwnProperty.call(m, "messageType")) {
+                d.messageType = o.enums === String ? $root.pb.MessageType[m.messageType] === undefined ? m.messageType : $root.pb.MessageType[m.messageType] : m.messageType;
+            }
+            if (m.messageContent != null && Object.hasOwnProperty.call(m, "messageContent")) {
+                d.messageContent = o.bytes === String ? $util.base64.encode(m.messageContent, 0, m.messageContent.length) : o.bytes === Array ? Array.prototype.slice.call(m.messageContent) : m.messageContent;
+            }
+            if (m.sendTime != null && Object.hasOwnProperty.call(m, "sendTime")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.sendTime = typeof m.sendTime === "number" ? BigInt(m.sendTime) : $util.Long.fromBits(m.sendTime.low >>> 0, m.sendTime.high >>> 0, false).toBigInt();
+                else if (typeof m.sendTime === "number")
+                    d.sendTime = o.longs === String ? String(m.sendTime) : m.sendTime;
+                else
+                    d.sendTime = o.longs === String ? $util.Long.prototype.toString.call(m.sendTime) : o.longs === Number ? new $util.LongBits(m.sendTime.low >>> 0, m.sendTime.high >>> 0).toNumber() : m.sendTime;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this PushAllReq to JSON.
+         * @function toJSON
+         * @memberof pb.PushAllReq
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        PushAllReq.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for PushAllReq
+         * @function getTypeUrl
+         * @memberof pb.PushAllReq
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        PushAllReq.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.PushAllReq";
+        };
+
+        return PushAllReq;
+    })();
+
+    pb.GetDeviceReq = (function() {
+
+        /**
+         * Properties of a GetDeviceReq.
+         * @memberof pb
+         * @interface IGetDeviceReq
+         * @property {number|null} [deviceId] GetDeviceReq deviceId
+         */
+
+        /**
+         * Constructs a new GetDeviceReq.
+         * @memberof pb
+         * @classdesc Represents a GetDeviceReq.
+         * @implements IGetDeviceReq
+         * @constructor
+         * @param {pb.IGetDeviceReq=} [p] Properties to set
+         */
+        function GetDeviceReq(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * GetDeviceReq deviceId.
+         * @member {number} deviceId
+         * @memberof pb.GetDeviceReq
+         * @instance
+         */
+        GetDeviceReq.prototype.deviceId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new GetDeviceReq instance using the specified properties.
+         * @function create
+         * @memberof pb.GetDeviceReq
+         * @static
+         * @param {pb.IGetDeviceReq=} [properties] Properties to set
+         * @returns {pb.GetDeviceReq} GetDeviceReq instance
+         */
+        GetDeviceReq.create = function create(properties) {
+            return new GetDeviceReq(properties);
+        };
+
+        /**
+         * Encodes the specified GetDeviceReq message. Does not implicitly {@link pb.GetDeviceReq.verify|verify} messages.
+         * @function encode
+         * @memberof pb.GetDeviceReq
+         * @static
+         * @param {pb.IGetDeviceReq} m GetDeviceReq message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        GetDeviceReq.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.deviceId != null && Object.hasOwnProperty.call(m, "deviceId"))
+                w.uint32(8).int64(m.deviceId);
+            return w;
+        };
+
+        /**
+         * Decodes a GetDeviceReq message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.GetDeviceReq
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.GetDeviceReq} GetDeviceReq
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        GetDeviceReq.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.GetDeviceReq();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.deviceId = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a GetDeviceReq message.
+         * @function verify
+         * @memberof pb.GetDeviceReq
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        GetDeviceReq.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.deviceId != null && Object.hasOwnProperty.call(m, "deviceId")) {
+                if (!$util.isInteger(m.deviceId) && !(m.deviceId && $util.isInteger(m.deviceId.low) && $util.isInteger(m.deviceId.high)))
+                    return "deviceId: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a GetDeviceReq message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.GetDeviceReq
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.GetDeviceReq} GetDeviceReq
+         */
+        GetDeviceReq.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.GetDeviceReq)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.GetDeviceReq: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.GetDeviceReq();
+            if (d.deviceId != null) {
+                if ($util.Long)
+                    m.deviceId = $util.Long.fromValue(d.deviceId, false);
+                else if (typeof d.deviceId === "string")
+                    m.deviceId = parseInt(d.deviceId, 10);
+                else if (typeof d.deviceId === "number")
+                    m.deviceId = d.deviceId;
+                else if (typeof d.deviceId === "object")
+                    m.deviceId = new $util.LongBits(d.deviceId.low >>> 0, d.deviceId.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a GetDeviceReq message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.GetDeviceReq
+         * @static
+         * @param {pb.GetDeviceReq} m GetDeviceReq
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        GetDeviceReq.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.deviceId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.deviceId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.deviceId != null && Object.hasOwnProperty.call(m, "deviceId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.deviceId = typeof m.deviceId === "number" ? BigInt(m.deviceId) : $util.Long.fromBits(m.deviceId.low >>> 0, m.deviceId.high >>> 0, false).toBigInt();
+                else if (typeof m.deviceId === "number")
+                    d.deviceId = o.longs === String ? String(m.deviceId) : m.deviceId;
+                else
+                    d.deviceId = o.longs === String ? $util.Long.prototype.toString.call(m.deviceId) : o.longs === Number ? new $util.LongBits(m.deviceId.low >>> 0, m.deviceId.high >>> 0).toNumber() : m.deviceId;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this GetDeviceReq to JSON.
+         * @function toJSON
+         * @memberof pb.GetDeviceReq
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        GetDeviceReq.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for GetDeviceReq
+         * @function getTypeUrl
+         * @memberof pb.GetDeviceReq
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        GetDeviceReq.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.GetDeviceReq";
+        };
+
+        return GetDeviceReq;
+    })();
+
+    pb.GetDeviceResp = (function() {
+
+        /**
+         * Properties of a GetDeviceResp.
+         * @memberof pb
+         * @interface IGetDeviceResp
+         * @property {pb.IDevice|null} [device] GetDeviceResp device
+         */
+
+        /**
+         * Constructs a new GetDeviceResp.
+         * @memberof pb
+         * @classdesc Represents a GetDeviceResp.
+         * @implements IGetDeviceResp
+         * @constructor
+         * @param {pb.IGetDeviceResp=} [p] Properties to set
+         */
+        function GetDeviceResp(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * GetDeviceResp device.
+         * @member {pb.IDevice|null|undefined} device
+         * @memberof pb.GetDeviceResp
+         * @instance
+         */
+        GetDeviceResp.prototype.device = null;
+
+        /**
+         * Creates a new GetDeviceResp instance using the specified properties.
+         * @function create
+         * @memberof pb.GetDeviceResp
+         * @static
+         * @param {pb.IGetDeviceResp=} [properties] Properties to set
+         * @returns {pb.GetDeviceResp} GetDeviceResp instance
+         */
+        GetDeviceResp.create = function create(properties) {
+            return new GetDeviceResp(properties);
+        };
+
+        /**
+         * Encodes the specified GetDeviceResp message. Does not implicitly {@link pb.GetDeviceResp.verify|verify} messages.
+         * @function encode
+         * @memberof pb.GetDeviceResp
+         * @static
+         * @param {pb.IGetDeviceResp} m GetDeviceResp message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        GetDeviceResp.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.device != null && Object.hasOwnProperty.call(m, "device"))
+                $root.pb.Device.encode(m.device, w.uint32(10).fork(), q + 1).ldelim();
+            return w;
+        };
+
+        /**
+         * Decodes a GetDeviceResp message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.GetDeviceResp
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.GetDeviceResp} GetDeviceResp
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        GetDeviceResp.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.GetDeviceResp();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.device = $root.pb.Device.decode(r, r.uint32(), undefined, n + 1);
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a GetDeviceResp message.
+         * @function verify
+         * @memberof pb.GetDeviceResp
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        GetDeviceResp.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.device != null && Object.hasOwnProperty.call(m, "device")) {
+                {
+                    var e = $root.pb.Device.verify(m.device, n + 1);
+                    if (e)
+                        return "device." + e;
+                }
+            }
+            return null;
+        };
+
+        /**
+         * Creates a GetDeviceResp message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.GetDeviceResp
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.GetDeviceResp} GetDeviceResp
+         */
+        GetDeviceResp.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.GetDeviceResp)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.GetDeviceResp: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.GetDeviceResp();
+            if (d.device != null) {
+                if (!$util.isObject(d.device))
+                    throw TypeError(".pb.GetDeviceResp.device: object expected");
+                m.device = $root.pb.Device.fromObject(d.device, n + 1);
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a GetDeviceResp message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.GetDeviceResp
+         * @static
+         * @param {pb.GetDeviceResp} m GetDeviceResp
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        GetDeviceResp.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                d.device = null;
+            }
+            if (m.device != null && Object.hasOwnProperty.call(m, "device")) {
+                d.device = $root.pb.Device.toObject(m.device, o, q + 1);
+            }
+            return d;
+        };
+
+        /**
+         * Converts this GetDeviceResp to JSON.
+         * @function toJSON
+         * @memberof pb.GetDeviceResp
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        GetDeviceResp.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for GetDeviceResp
+         * @function getTypeUrl
+         * @memberof pb.GetDeviceResp
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        GetDeviceResp.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.GetDeviceResp";
+        };
+
+        return GetDeviceResp;
+    })();
+
+    pb.Device = (function() {
+
+        /**
+         * Properties of a Device.
+         * @memberof pb
+         * @interface IDevice
+         * @property {number|null} [deviceId] Device deviceId
+         * @property {number|null} [userId] Device userId
+         * @property {number|null} [type] Device type
+         * @property {string|null} [brand] Device brand
+         * @property {string|null} [model] Device model
+         * @property {string|null} [systemVersion] Device systemVersion
+         * @property {string|null} [sdkVersion] Device sdkVersion
+         * @property {number|null} [status] Device status
+         * @property {string|null} [connAddr] Device connAddr
+         * @property {string|null} [clientAddr] Device clientAddr
+         * @property {number|null} [createTime] Device createTime
+         * @property {number|null} [updateTime] Device updateTime
+         */
+
+        /**
+         * Constructs a new Device.
+         * @memberof pb
+         * @classdesc Represents a Device.
+         * @implements IDevice
+         * @constructor
+         * @param {pb.IDevice=} [p] Properties to set
+         */
+        function Device(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * Device deviceId.
+         * @member {number} deviceId
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.deviceId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Device userId.
+         * @member {number} userId
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.userId = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Device type.
+         * @member {number} type
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.type = 0;
+
+        /**
+         * Device brand.
+         * @member {string} brand
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.brand = "";
+
+        /**
+         * Device model.
+         * @member {string} model
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.model = "";
+
+        /**
+         * Device systemVersion.
+         * @member {string} systemVersion
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.systemVersion = "";
+
+        /**
+         * Device sdkVersion.
+         * @member {string} sdkVersion
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.sdkVersion = "";
+
+        /**
+         * Device status.
+         * @member {number} status
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.status = 0;
+
+        /**
+         * Device connAddr.
+         * @member {string} connAddr
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.connAddr = "";
+
+        /**
+         * Device clientAddr.
+         * @member {string} clientAddr
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.clientAddr = "";
+
+        /**
+         * Device createTime.
+         * @member {number} createTime
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.createTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Device updateTime.
+         * @member {number} updateTime
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.updateTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
+         * Creates a new Device instance using the specified properties.
+         * @function create
+         * @memberof pb.Device
+         * @static
+         * @param {pb.IDevice=} [properties] Properties to set
+         * @returns {pb.Device} Device instance
+         */
+        Device.create = function create(properties) {
+            return new Device(properties);
+        };
+
+        /**
+         * Encodes the specified Device message. Does not implicitly {@link pb.Device.verify|verify} messages.
+         * @function encode
+         * @memberof pb.Device
+         * @static
+         * @param {pb.IDevice} m Device message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        Device.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.deviceId != null && Object.hasOwnProperty.call(m, "deviceId"))
+                w.uint32(8).int64(m.deviceId);
+            if (m.userId != null && Object.hasOwnProperty.call(m, "userId"))
+                w.uint32(16).int64(m.userId);
+            if (m.type != null && Object.hasOwnProperty.call(m, "type"))
+                w.uint32(24).int32(m.type);
+            if (m.brand != null && Object.hasOwnProperty.call(m, "brand"))
+                w.uint32(34).string(m.brand);
+            if (m.model != null && Object.hasOwnProperty.call(m, "model"))
+                w.uint32(42).string(m.model);
+            if (m.systemVersion != null && Object.hasOwnProperty.call(m, "systemVersion"))
+                w.uint32(50).string(m.systemVersion);
+            if (m.sdkVersion != null && Object.hasOwnProperty.call(m, "sdkVersion"))
+                w.uint32(58).string(m.sdkVersion);
+            if (m.status != null && Object.hasOwnProperty.call(m, "status"))
+                w.uint32(64).int32(m.status);
+            if (m.connAddr != null && Object.hasOwnProperty.call(m, "connAddr"))
+                w.uint32(74).string(m.connAddr);
+            if (m.clientAddr != null && Object.hasOwnProperty.call(m, "clientAddr"))
+                w.uint32(82).string(m.clientAddr);
+            if (m.createTime != null && Object.hasOwnProperty.call(m, "createTime"))
+                w.uint32(88).int64(m.createTime);
+            if (m.updateTime != null && Object.hasOwnProperty.call(m, "updateTime"))
+                w.uint32(96).int64(m.updateTime);
+            return w;
+        };
+
+        /**
+         * Decodes a Device message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.Device
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.Device} Device
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        Device.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.Device();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.deviceId = r.int64();
+                        break;
+                    }
+                case 2: {
+                        m.userId = r.int64();
+                        break;
+                    }
+                case 3: {
+                        m.type = r.int32();
+                        break;
+                    }
+                case 4: {
+                        m.brand = r.string();
+                        break;
+                    }
+                case 5: {
+                        m.model = r.string();
+                        break;
+                    }
+                case 6: {
+                        m.systemVersion = r.string();
+                        break;
+                    }
+                case 7: {
+                        m.sdkVersion = r.string();
+                        break;
+                    }
+                case 8: {
+                        m.status = r.int32();
+                        break;
+                    }
+                case 9: {
+                        m.connAddr = r.string();
+                        break;
+                    }
+                case 10: {
+                        m.clientAddr = r.string();
+                        break;
+                    }
+                case 11: {
+                        m.createTime = r.int64();
+                        break;
+                    }
+                case 12: {
+                        m.updateTime = r.int64();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies a Device message.
+         * @function verify
+         * @memberof pb.Device
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        Device.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.deviceId != null && Object.hasOwnProperty.call(m, "deviceId")) {
+                if (!$util.isInteger(m.deviceId) && !(m.deviceId && $util.isInteger(m.deviceId.low) && $util.isInteger(m.deviceId.high)))
+                    return "deviceId: integer|Long expected";
+            }
+            if (m.userId != null && Object.hasOwnProperty.call(m, "userId")) {
+                if (!$util.isInteger(m.userId) && !(m.userId && $util.isInteger(m.userId.low) && $util.isInteger(m.userId.high)))
+                    return "userId: integer|Long expected";
+            }
+            if (m.type != null && Object.hasOwnProperty.call(m, "type")) {
+                if (!$util.isInteger(m.type))
+                    return "type: integer expected";
+            }
+            if (m.brand != null && Object.hasOwnProperty.call(m, "brand")) {
+                if (!$util.isString(m.brand))
+                    return "brand: string expected";
+            }
+            if (m.model != null && Object.hasOwnProperty.call(m, "model")) {
+                if (!$util.isString(m.model))
+                    return "model: string expected";
+            }
+            if (m.systemVersion != null && Object.hasOwnProperty.call(m, "systemVersion")) {
+                if (!$util.isString(m.systemVersion))
+                    return "systemVersion: string expected";
+            }
+            if (m.sdkVersion != null && Object.hasOwnProperty.call(m, "sdkVersion")) {
+                if (!$util.isString(m.sdkVersion))
+                    return "sdkVersion: string expected";
+            }
+            if (m.status != null && Object.hasOwnProperty.call(m, "status")) {
+                if (!$util.isInteger(m.status))
+                    return "status: integer expected";
+            }
+            if (m.connAddr != null && Object.hasOwnProperty.call(m, "connAddr")) {
+                if (!$util.isString(m.connAddr))
+                    return "connAddr: string expected";
+            }
+            if (m.clientAddr != null && Object.hasOwnProperty.call(m, "clientAddr")) {
+                if (!$util.isString(m.clientAddr))
+                    return "clientAddr: string expected";
+            }
+            if (m.createTime != null && Object.hasOwnProperty.call(m, "createTime")) {
+                if (!$util.isInteger(m.createTime) && !(m.createTime && $util.isInteger(m.createTime.low) && $util.isInteger(m.createTime.high)))
+                    return "createTime: integer|Long expected";
+            }
+            if (m.updateTime != null && Object.hasOwnProperty.call(m, "updateTime")) {
+                if (!$util.isInteger(m.updateTime) && !(m.updateTime && $util.isInteger(m.updateTime.low) && $util.isInteger(m.updateTime.high)))
+                    return "updateTime: integer|Long expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates a Device message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.Device
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.Device} Device
+         */
+        Device.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.Device)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.Device: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.Device();
+            if (d.deviceId != null) {
+                if ($util.Long)
+                    m.deviceId = $util.Long.fromValue(d.deviceId, false);
+                else if (typeof d.deviceId === "string")
+                    m.deviceId = parseInt(d.deviceId, 10);
+                else if (typeof d.deviceId === "number")
+                    m.deviceId = d.deviceId;
+                else if (typeof d.deviceId === "object")
+                    m.deviceId = new $util.LongBits(d.deviceId.low >>> 0, d.deviceId.high >>> 0).toNumber();
+            }
+            if (d.userId != null) {
+                if ($util.Long)
+                    m.userId = $util.Long.fromValue(d.userId, false);
+                else if (typeof d.userId === "string")
+                    m.userId = parseInt(d.userId, 10);
+                else if (typeof d.userId === "number")
+                    m.userId = d.userId;
+                else if (typeof d.userId === "object")
+                    m.userId = new $util.LongBits(d.userId.low >>> 0, d.userId.high >>> 0).toNumber();
+            }
+            if (d.type != null) {
+                m.type = d.type | 0;
+            }
+            if (d.brand != null) {
+                m.brand = String(d.brand);
+            }
+            if (d.model != null) {
+                m.model = String(d.model);
+            }
+            if (d.systemVersion != null) {
+                m.systemVersion = String(d.systemVersion);
+            }
+            if (d.sdkVersion != null) {
+                m.sdkVersion = String(d.sdkVersion);
+            }
+            if (d.status != null) {
+                m.status = d.status | 0;
+            }
+            if (d.connAddr != null) {
+                m.connAddr = String(d.connAddr);
+            }
+            if (d.clientAddr != null) {
+                m.clientAddr = String(d.clientAddr);
+            }
+            if (d.createTime != null) {
+                if ($util.Long)
+                    m.createTime = $util.Long.fromValue(d.createTime, false);
+                else if (typeof d.createTime === "string")
+                    m.createTime = parseInt(d.createTime, 10);
+                else if (typeof d.createTime === "number")
+                    m.createTime = d.createTime;
+                else if (typeof d.createTime === "object")
+                    m.createTime = new $util.LongBits(d.createTime.low >>> 0, d.createTime.high >>> 0).toNumber();
+            }
+            if (d.updateTime != null) {
+                if ($util.Long)
+                    m.updateTime = $util.Long.fromValue(d.updateTime, false);
+                else if (typeof d.updateTime === "string")
+                    m.updateTime = parseInt(d.updateTime, 10);
+                else if (typeof d.updateTime === "number")
+                    m.updateTime = d.updateTime;
+                else if (typeof d.updateTime === "object")
+                    m.updateTime = new $util.LongBits(d.updateTime.low >>> 0, d.updateTime.high >>> 0).toNumber();
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from a Device message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.Device
+         * @static
+         * @param {pb.Device} m Device
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        Device.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.deviceId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.deviceId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.userId = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.userId = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                d.type = 0;
+                d.brand = "";
+                d.model = "";
+                d.systemVersion = "";
+                d.sdkVersion = "";
+                d.status = 0;
+                d.connAddr = "";
+                d.clientAddr = "";
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.createTime = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.createTime = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.updateTime = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.updateTime = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+            }
+            if (m.deviceId != null && Object.hasOwnProperty.call(m, "deviceId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.deviceId = typeof m.deviceId === "number" ? BigInt(m.deviceId) : $util.Long.fromBits(m.deviceId.low >>> 0, m.deviceId.high >>> 0, false).toBigInt();
+                else if (typeof m.deviceId === "number")
+                    d.deviceId = o.longs === String ? String(m.deviceId) : m.deviceId;
+                else
+                    d.deviceId = o.longs === String ? $util.Long.prototype.toString.call(m.deviceId) : o.longs === Number ? new $util.LongBits(m.deviceId.low >>> 0, m.deviceId.high >>> 0).toNumber() : m.deviceId;
+            }
+            if (m.userId != null && Object.hasOwnProperty.call(m, "userId")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.userId = typeof m.userId === "number" ? BigInt(m.userId) : $util.Long.fromBits(m.userId.low >>> 0, m.userId.high >>> 0, false).toBigInt();
+                else if (typeof m.userId === "number")
+                    d.userId = o.longs === String ? String(m.userId) : m.userId;
+                else
+                    d.userId = o.longs === String ? $util.Long.prototype.toString.call(m.userId) : o.longs === Number ? new $util.LongBits(m.userId.low >>> 0, m.userId.high >>> 0).toNumber() : m.userId;
+            }
+            if (m.type != null && Object.hasOwnProperty.call(m, "type")) {
+                d.type = m.type;
+            }
+            if (m.brand != null && Object.hasOwnProperty.call(m, "brand")) {
+                d.brand = m.brand;
+            }
+            if (m.model != null && Object.hasOwnProperty.call(m, "model")) {
+                d.model = m.model;
+            }
+            if (m.systemVersion != null && Object.hasOwnProperty.call(m, "systemVersion")) {
+                d.systemVersion = m.systemVersion;
+            }
+            if (m.sdkVersion != null && Object.hasOwnProperty.call(m, "sdkVersion")) {
+                d.sdkVersion = m.sdkVersion;
+            }
+            if (m.status != null && Object.hasOwnProperty.call(m, "status")) {
+                d.status = m.status;
+            }
+            if (m.connAddr != null && Object.hasOwnProperty.call(m, "connAddr")) {
+                d.connAddr = m.connAddr;
+            }
+            if (m.clientAddr != null && Object.hasOwnProperty.call(m, "clientAddr")) {
+                d.clientAddr = m.clientAddr;
+            }
+            if (m.createTime != null && Object.hasOwnProperty.call(m, "createTime")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.createTime = typeof m.createTime === "number" ? BigInt(m.createTime) : $util.Long.fromBits(m.createTime.low >>> 0, m.createTime.high >>> 0, false).toBigInt();
+                else if (typeof m.createTime === "number")
+                    d.createTime = o.longs === String ? String(m.createTime) : m.createTime;
+                else
+                    d.createTime = o.longs === String ? $util.Long.prototype.toString.call(m.createTime) : o.longs === Number ? new $util.LongBits(m.createTime.low >>> 0, m.createTime.high >>> 0).toNumber() : m.createTime;
+            }
+            if (m.updateTime != null && Object.hasOwnProperty.call(m, "updateTime")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.updateTime = typeof m.updateTime === "number" ? BigInt(m.updateTime) : $util.Long.fromBits(m.updateTime.low >>> 0, m.updateTime.high >>> 0, false).toBigInt();
+                else if (typeof m.updateTime === "number")
+                    d.updateTime = o.longs === String ? String(m.updateTime) : m.updateTime;
+                else
+                    d.updateTime = o.longs === String ? $util.Long.prototype.toString.call(m.updateTime) : o.longs === Number ? new $util.LongBits(m.updateTime.low >>> 0, m.updateTime.high >>> 0).toNumber() : m.updateTime;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this Device to JSON.
+         * @function toJSON
+         * @memberof pb.Device
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        Device.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for Device
+         * @function getTypeUrl
+         * @memberof pb.Device
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        Device.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.Device";
+        };
+
+        return Device;
     })();
 
     /**

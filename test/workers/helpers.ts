@@ -250,3 +250,33 @@ export async function sendGroupText(from: Session, groupId: number, value: strin
 export function commandOf(message: pb.IMessage): pb.Command {
   return pb.Command.decode(message.messageContent ?? new Uint8Array());
 }
+
+/** Opens a room socket (GET /room) through the Worker. */
+export async function connectRoom(session: Session, roomId: number, seq = 0, query = ""): Promise<TestSocket> {
+  const url = `${BASE}/room?room_id=${roomId}&seq=${seq}&user_id=${session.userId}&device_id=${session.deviceId}&token=${encodeURIComponent(session.token)}${query}`;
+  const res = await exports.default.fetch(url, { headers: { upgrade: "websocket" } });
+  const ws = res.webSocket;
+  if (!ws) {
+    throw new Error(`room upgrade refused: ${res.status} ${await res.text()}`);
+  }
+  ws.binaryType = "arraybuffer";
+  ws.accept();
+  return new TestSocket(ws);
+}
+
+/** Pushes a text to a room over HTTP as `from`. */
+export async function pushRoomText(from: Session, roomId: number, value: string, extra: Record<string, unknown> = {}): Promise<void> {
+  await ok("pb.LogicExt/PushRoom", { roomId, messageType: "MT_TEXT", messageContent: textBase64(value), isPersist: true, ...extra }, from);
+}
+
+/** A server-to-server (pb.LogicInt) call with the test server secret. */
+export async function callInt(method: string, body: unknown, secret = "test-server-secret") {
+  return call(`pb.LogicInt/${method}`, body, undefined, { authorization: `Bearer ${secret}` });
+}
+
+let roomCounter = 0;
+/** A room id no other test uses. */
+export function uniqueRoom(): number {
+  roomCounter += 1;
+  return (Date.now() % 1e9) * 100 + roomCounter;
+}

@@ -128,10 +128,11 @@ describe("bad input on the socket", () => {
     expect(errors.map((e) => (e as { requestId?: string }).requestId ?? "0")).toEqual(["0", "11"]);
   });
 
-  it("answers a room subscription with unimplemented (12) until rooms exist", async () => {
+  it("answers a room subscription with a negative room id with 10001", async () => {
     const socket = await connect(await signIn());
-    socket.send(pb.PackageType.PT_SUBSCRIBE_ROOM, 12, pb.SubscribeRoomInput.encode({ roomId: 1 }).finish());
-    expect((await socket.reply(12)).code).toBe(12);
+    socket.send(pb.PackageType.PT_SUBSCRIBE_ROOM, 12, pb.SubscribeRoomInput.encode({ roomId: -1 }).finish());
+    expect((await socket.reply(12)).code).toBe(10001);
+    await expectStillServing(socket);
   });
 
   it("does not disturb another user while one socket sends garbage", async () => {

@@ -25,3 +25,32 @@ export async function deviceExists(db: D1Database, deviceId: number): Promise<bo
 export async function bindDevice(db: D1Database, deviceId: number, userId: number): Promise<void> {
   await db.prepare("UPDATE devices SET user_id = ?, update_time = ? WHERE id = ?").bind(userId, nowSeconds(), deviceId).run();
 }
+
+interface DeviceRow {
+  id: number;
+  user_id: number;
+  type: number;
+  brand: string;
+  model: string;
+  system_version: string;
+  sdk_version: string;
+  create_time: number;
+  update_time: number;
+}
+
+export async function getDevice(db: D1Database, deviceId: number): Promise<pb.IDevice | null> {
+  const row = await db.prepare("SELECT * FROM devices WHERE id = ?").bind(deviceId).first<DeviceRow>();
+  return row
+    ? {
+        deviceId: row.id,
+        userId: row.user_id,
+        type: row.type,
+        brand: row.brand,
+        model: row.model,
+        systemVersion: row.system_version,
+        sdkVersion: row.sdk_version,
+        createTime: row.create_time,
+        updateTime: row.update_time,
+      }
+    : null;
+}

@@ -8,6 +8,7 @@ import { registerDevice } from "../db/devices";
 import { userInbox } from "../stubs";
 import { friendMethods } from "./friends";
 import { groupMethods } from "./groups";
+import { roomMethods } from "./rooms";
 
 const DEVICE_FIELD_MAX_CHARS = 64;
 
@@ -44,4 +45,5 @@ export const logicExt: Service = {
   }),
   ...friendMethods,
   ...groupMethods,
+  ...roomMethods,
 };
