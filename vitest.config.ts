@@ -1,8 +1,8 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-// Two projects: "workers" runs inside workerd (real Durable Objects and D1 under miniflare);
-// "node" runs plain Node tests against a real local server (scripts/local-server.mjs).
+// Projects: "workers" runs inside workerd (real Durable Objects and D1 under miniflare); "node"
+// and "relay" run plain Node tests against a real local server (scripts/local-server.mjs).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -30,6 +30,16 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
             setupFiles: ["./test/workers/apply-migrations.ts"],
+          },
+        },
+        {
+          test: {
+            name: "relay",
+            include: ["tcp-relay/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["./test/node/global-setup.ts"],
+            testTimeout: 30_000,
+            hookTimeout: 60_000,
           },
         },
         {
