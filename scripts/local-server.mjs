@@ -10,6 +10,10 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 const root = new URL("..", import.meta.url).pathname;
 
+// Offline machines: no Request.cf download, no telemetry.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+process.env.WRANGLER_SEND_METRICS ??= "false";
+
 /** Defaults for a local machine; none of these are in wrangler.toml, so deploys never ship them. */
 export const LOCAL_VARS = { DEV_SIGNIN_CODE: "0000", SERVER_SECRET: "local-server-secret" };
 
