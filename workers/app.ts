@@ -4,7 +4,8 @@ import { ErrorCode } from "../proto/codes";
 import { AppError } from "../proto/errors";
 import { errorResponse, serveUnary, type Service } from "./connect-rpc";
 import type { AppEnv } from "./env";
-import { authenticateCaller, businessExt } from "./routes/business-ext";
+import { authenticate } from "./directory";
+import { businessExt } from "./routes/business-ext";
 import { logicExt } from "./routes/logic-ext";
 import { logicInt, serverSecret } from "./routes/logic-int";
 import { upgradeRoomSocket } from "./routes/rooms";
@@ -23,7 +24,7 @@ app.get("/ws", upgradeWebSocket);
 app.get("/room", upgradeRoomSocket);
 app.use("/pb.LogicInt/*", serverSecret());
 app.post("/:service/:method", (c) =>
-  serveUnary(c, SERVICES[c.req.param("service")], c.req.param("method"), (ctx, caller) => authenticateCaller(ctx.env, caller)),
+  serveUnary(c, SERVICES[c.req.param("service")], c.req.param("method"), (ctx, caller) => authenticate(ctx.env, caller.userId, caller.deviceId, caller.token)),
 );
 app.notFound((c) => errorResponse(c, new AppError(ErrorCode.UNIMPLEMENTED, `no route for ${c.req.method} ${c.req.path}`)));
 app.onError((err, c) => errorResponse(c, err));

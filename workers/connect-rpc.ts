@@ -17,12 +17,8 @@ export interface Caller {
   token: string;
 }
 
-/**
- * How a method treats credentials: "verify" checks them before the handler, "read" leaves the
- * check to the handler (SendMessage: the sender's inbox checks and sends in one call), "none"
- * needs none (SignIn, RegisterDevice).
- */
-export type AuthMode = "verify" | "read" | "none";
+/** "verify": the caller's credentials are checked before the handler; "none": no credentials (SignIn, RegisterDevice, LogicInt behind its own secret). */
+export type AuthMode = "verify" | "none";
 
 export interface UnaryMethod<Req> {
   request: ProtoType<Req>;

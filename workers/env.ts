@@ -14,6 +14,23 @@ export interface Env {
   PRESENCE: DurableObjectNamespace<Presence>;
   /** Bearer secret of the server-to-server API (pb.LogicInt). Unset: that API is refused. */
   SERVER_SECRET?: string;
+  /** Base URL of the business server's pb.BusinessInt. Unset: the built-in business serves. */
+  BUSINESS_URL?: string;
+  /** Shared secret signing requests to and answers from the business server. */
+  BUSINESS_SECRET?: string;
+  /** "json" (default) or "proto". */
+  BUSINESS_ENCODING?: string;
+  BUSINESS_TIMEOUT_MS?: string;
+  /** How long Auth and profile answers are reused (default 30). */
+  BUSINESS_CACHE_SECONDS?: string;
+  /** Where event webhooks go (message persisted, device online/offline, friend and group changes). */
+  EVENTS_URL?: string;
+  EVENTS_SECRET?: string;
+  /** Optional moderation hook called before a message is persisted. */
+  BEFORE_SEND_URL?: string;
+  BEFORE_SEND_TIMEOUT_MS?: string;
+  /** "open" (default: deliver when the hook fails) or "closed" (refuse). */
+  BEFORE_SEND_FAILURE?: string;
   /** Code accepted by the built-in SignIn. Local configuration only; unset = code sign-in refused. */
   DEV_SIGNIN_CODE?: string;
   TOKEN_TTL_DAYS?: string;

@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { ErrorCode } from "../../proto/codes";
 import { AppError, toResult, type Result } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
-import { getUsers } from "../../workers/db/users";
+import { getUsers } from "../../workers/directory";
 import type { Env } from "../../workers/env";
 import { userInbox } from "../../workers/stubs";
 import { AlarmClock } from "../shared/alarm";
@@ -294,7 +294,7 @@ export class GroupChat extends DurableObject<Env> {
   }
 
   async #profiles(userIds: number[]): Promise<Map<number, pb.IUser>> {
-    return getUsers(this.env.DB, userIds);
+    return getUsers(this.env, userIds);
   }
 
   /** Runs `fn` in one SQLite transaction; a failure reloads the in-memory head. */

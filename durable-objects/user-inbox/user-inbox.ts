@@ -9,6 +9,8 @@ import { CloseCode, ErrorCode } from "../../proto/codes";
 import { connectErrorResponse } from "../../proto/connect-error";
 import { AppError, toResult, unwrap, type Result } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
+import { BusinessClient, businessConfig } from "../../workers/business/business-client";
+import { getUser } from "../../workers/directory";
 import type { Env } from "../../workers/env";
 import { chatRoom, groupChat, presence, userInbox } from "../../workers/stubs";
 import { CatchUp, type RoomItem } from "../chat-room/catch-up";
@@ -70,16 +72,11 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /**
-   * Authenticates, then sends (gim LogicExt.SendMessage). `reqBytes` is an encoded
+   * Sends for an authenticated device (gim LogicExt.SendMessage). `reqBytes` is an encoded
    * pb.SendMessageReq. Resolves the sender's seq (0 when not persisted).
    */
-  async sendMessage(deviceId: number, token: string, reqBytes: Uint8Array): Promise<Result<number>> {
-    return toResult(async () => {
-      await this.#authenticate(deviceId, token);
-      const req = decodeBinary(pb.SendMessageReq, reqBytes, "SendMessageReq");
-      const seq = await this.send(deviceId, req);
-      return seq;
-    });
+  async sendMessage(deviceId: number, reqBytes: Uint8Array): Promise<Result<number>> {
+    return toResult(() => this.send(deviceId, decodeBinary(pb.SendMessageReq, reqBytes, "SendMessageReq")));
   }
 
   /**
@@ -131,12 +128,9 @@ export class UserInbox extends DurableObject<Env> {
     return seqs;
   }
 
-  /** Authenticates, then pushes to a room with this user as sender (gim LogicExt.PushRoom). */
-  async pushRoom(deviceId: number, token: string, reqBytes: Uint8Array): Promise<Result<number>> {
-    return toResult(async () => {
-      await this.#authenticate(deviceId, token);
-      return this.pushToRoom(deviceId, decodeBinary(pb.PushRoomReq, reqBytes, "PushRoomReq"));
-    });
+  /** Pushes to a room for an authenticated device, this user as sender (gim LogicExt.PushRoom). */
+  async pushRoom(deviceId: number, reqBytes: Uint8Array): Promise<Result<number>> {
+    return toResult(() => this.pushToRoom(deviceId, decodeBinary(pb.PushRoomReq, reqBytes, "PushRoomReq")));
   }
 
   /** Pushes to a room with this user's profile as sender; resolves the room seq (0 if not kept). */
@@ -212,15 +206,11 @@ export class UserInbox extends DurableObject<Env> {
     this.#profile = null;
   }
 
-  /** Accepts a device WebSocket: the Worker forwards the upgrade with the credentials in headers. */
+  /** Accepts a device WebSocket the Worker authenticated (device id in `x-gim-device-id`). */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return connectErrorResponse(ErrorCode.BAD_REQUEST, "expected a WebSocket upgrade");
-    }
     const deviceId = Number(request.headers.get("x-gim-device-id"));
-    const auth = await this.authenticate(deviceId, request.headers.get("x-gim-token") ?? "");
-    if (!auth.ok) {
-      return connectErrorResponse(auth.code, auth.message);
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !(deviceId > 0)) {
+      return connectErrorResponse(ErrorCode.BAD_REQUEST, "expected an authenticated WebSocket upgrade");
     }
     const wasOffline = this.ctx.getWebSockets().length === 0;
     for (const old of this.ctx.getWebSockets(deviceTag(deviceId))) {
@@ -286,8 +276,14 @@ export class UserInbox extends DurableObject<Env> {
     return this.#limits;
   }
 
+  /** Checks a device token: with the business server when one is configured, else locally. */
   async authenticateOrThrow(deviceId: number, token: string): Promise<void> {
-    await this.#authenticate(deviceId, token);
+    const business = businessConfig(this.env);
+    if (business) {
+      await new BusinessClient(business).auth(this.#userId, deviceId, token);
+    } else {
+      await this.#authenticate(deviceId, token);
+    }
   }
 
   /** An encoded pb.SyncOutput of the messages after `seq` (0 = after the highest device ack). */
@@ -436,24 +432,23 @@ export class UserInbox extends DurableObject<Env> {
     }
   }
 
+  /** Known receivers are remembered: users are never deleted, so this costs one lookup per peer. */
   async #requireUser(userId: number): Promise<void> {
     if (userId === this.#userId || this.#knownUsers.has(userId)) {
       return;
     }
-    const row = await this.env.DB.prepare("SELECT 1 AS found FROM users WHERE id = ?").bind(userId).first();
-    if (!row) {
+    if (!(await getUser(this.env, userId))) {
       throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} does not exist`);
     }
     this.#knownUsers.add(userId);
   }
 
+  /** The sender profile put in each message, cached for PROFILE_TTL_MS (UpdateUser clears it). */
   async #senderProfile(): Promise<SenderProfile> {
     const now = Date.now();
     if (!this.#profile || now - this.#profile.loadedAt > PROFILE_TTL_MS) {
-      const row = await this.env.DB.prepare("SELECT nickname, avatar_url, extra FROM users WHERE id = ?")
-        .bind(this.#userId)
-        .first<{ nickname: string; avatar_url: string; extra: string }>();
-      this.#profile = { nickname: row?.nickname ?? "", avatarUrl: row?.avatar_url ?? "", extra: row?.extra ?? "", loadedAt: now };
+      const user = await getUser(this.env, this.#userId);
+      this.#profile = { nickname: user?.nickname ?? "", avatarUrl: user?.avatarUrl ?? "", extra: user?.extra ?? "", loadedAt: now };
     }
     return this.#profile;
   }

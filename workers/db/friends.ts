@@ -1,6 +1,4 @@
 /** D1 queries on friends: one row per direction; status 0 = requested, 1 = agreed. */
-import { pb } from "../../proto/gen/pb.js";
-
 export const FriendStatus = { REQUESTED: 0, AGREED: 1 } as const;
 
 export interface FriendRow {
@@ -71,39 +69,17 @@ export async function setFriend(db: D1Database, userId: number, friendId: number
   return result.meta.changes > 0;
 }
 
-export async function listFriends(db: D1Database, userId: number): Promise<pb.IFriend[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT f.friend_id, f.remarks, f.extra, u.nickname, u.sex, u.avatar_url, u.extra AS user_extra
-       FROM friends f JOIN users u ON u.id = f.friend_id WHERE f.user_id = ? AND f.status = 1 ORDER BY f.friend_id`,
-    )
-    .bind(userId)
-    .all<{ friend_id: number; remarks: string; extra: string; nickname: string; sex: number; avatar_url: string; user_extra: string }>();
-  return results.map((r) => ({
-    userId: r.friend_id,
-    nickname: r.nickname,
-    sex: r.sex,
-    avatarUrl: r.avatar_url,
-    userExtra: r.user_extra,
-    remarks: r.remarks,
-    extra: r.extra,
-  }));
+/** The caller's friends (agreed rows), by friend id. */
+export async function listFriendRows(db: D1Database, userId: number): Promise<FriendRow[]> {
+  const { results } = await db.prepare("SELECT * FROM friends WHERE user_id = ? AND status = 1 ORDER BY friend_id").bind(userId).all<FriendRow>();
+  return results;
 }
 
 /** Pending requests addressed to `userId`, oldest first. */
-export async function listRequests(db: D1Database, userId: number): Promise<pb.IFriendRequest[]> {
+export async function listRequestRows(db: D1Database, userId: number): Promise<FriendRow[]> {
   const { results } = await db
-    .prepare(
-      `SELECT f.user_id, f.description, f.create_time, u.nickname, u.avatar_url
-       FROM friends f JOIN users u ON u.id = f.user_id WHERE f.friend_id = ? AND f.status = 0 ORDER BY f.create_time, f.user_id`,
-    )
+    .prepare("SELECT * FROM friends WHERE friend_id = ? AND status = 0 ORDER BY create_time, user_id")
     .bind(userId)
-    .all<{ user_id: number; description: string; create_time: number; nickname: string; avatar_url: string }>();
-  return results.map((r) => ({
-    userId: r.user_id,
-    nickname: r.nickname,
-    avatarUrl: r.avatar_url,
-    description: r.description,
-    createTime: r.create_time,
-  }));
+    .all<FriendRow>();
+  return results;
 }

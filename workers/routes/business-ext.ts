@@ -1,6 +1,6 @@
 /** pb.BusinessExt: the built-in business (phone + code sign-in, profiles, search). */
 import { ErrorCode } from "../../proto/codes";
-import { AppError, unwrap } from "../../proto/errors";
+import { AppError } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { readLimits } from "../../durable-objects/shared/limits";
 import { hashToken, newToken } from "../../durable-objects/shared/token-hash";
@@ -97,7 +97,3 @@ export const businessExt: Service = {
   }),
 };
 
-/** Checks a caller's token in its own inbox (the built-in business's Auth). */
-export async function authenticateCaller(env: Parameters<typeof userInbox>[0], caller: { userId: number; deviceId: number; token: string }): Promise<void> {
-  unwrap(await userInbox(env, caller.userId).authenticate(caller.deviceId, caller.token));
-}

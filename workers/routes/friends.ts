@@ -4,7 +4,8 @@ import { AppError } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { unary, type Service } from "../connect-rpc";
 import * as friends from "../db/friends";
-import { getUser } from "../db/users";
+import { getUser, getUsers } from "../directory";
+import type { Env } from "../env";
 import { notifyUser } from "../notify";
 
 const MAX_TEXT = 256;
@@ -15,11 +16,11 @@ function requireText(value: string, field: string): void {
   }
 }
 
-async function requireOtherUser(db: D1Database, callerId: number, userId: number, field: string): Promise<pb.IUser> {
+async function requireOtherUser(env: Env, callerId: number, userId: number, field: string): Promise<pb.IUser> {
   if (!(userId > 0) || userId === callerId) {
     throw new AppError(ErrorCode.BAD_REQUEST, `${field} must be another user's id`);
   }
-  const user = await getUser(db, userId);
+  const user = await getUser(env, userId);
   if (!user) {
     throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} does not exist`);
   }
@@ -35,7 +36,7 @@ export const friendMethods: Service = {
       requireText(req.remarks, "remarks");
       requireText(req.description, "description");
       const db = c.env.DB;
-      await requireOtherUser(db, caller.userId, req.friendId, "friend_id");
+      await requireOtherUser(c.env, caller.userId, req.friendId, "friend_id");
       const mine = await friends.getFriendRow(db, caller.userId, req.friendId);
       if (mine?.status === friends.FriendStatus.AGREED) {
         throw new AppError(ErrorCode.ALREADY_FRIEND, "already friends");
@@ -43,7 +44,7 @@ export const friendMethods: Service = {
       if (mine) {
         return {}; // already requested: a repeat is a no-op, as gim
       }
-      const me = await getUser(db, caller.userId);
+      const me = await getUser(c.env, caller.userId);
       const theirs = await friends.getFriendRow(db, req.friendId, caller.userId);
       if (theirs?.status === friends.FriendStatus.REQUESTED) {
         // They asked me first: asking back accepts their request.
@@ -70,7 +71,7 @@ export const friendMethods: Service = {
     async handle(c, req, caller) {
       requireText(req.remarks, "remarks");
       const db = c.env.DB;
-      await requireOtherUser(db, caller.userId, req.userId, "user_id");
+      await requireOtherUser(c.env, caller.userId, req.userId, "user_id");
       const request = await friends.getFriendRow(db, req.userId, caller.userId);
       if (!request) {
         throw new AppError(ErrorCode.FRIEND_REQUEST_NOT_FOUND, `no friend request from user ${req.userId}`);
@@ -79,7 +80,7 @@ export const friendMethods: Service = {
         return {};
       }
       await friends.agree(db, req.userId, caller.userId, req.remarks);
-      const me = await getUser(db, caller.userId);
+      const me = await getUser(c.env, caller.userId);
       const push = pb.AgreeAddFriendPush.encode({ friendId: caller.userId, nickname: me?.nickname, avatarUrl: me?.avatarUrl }).finish();
       await notifyUser(c.env, req.userId, `sys:agree-friend:${req.userId}:${caller.userId}`, pb.PushCode.PC_AGREE_ADD_FRIEND, push);
       return {};
@@ -94,7 +95,7 @@ export const friendMethods: Service = {
       if (!(await friends.deleteRequest(db, req.userId, caller.userId))) {
         throw new AppError(ErrorCode.FRIEND_REQUEST_NOT_FOUND, `no pending friend request from user ${req.userId}`);
       }
-      const me = await getUser(db, caller.userId);
+      const me = await getUser(c.env, caller.userId);
       const push = pb.RejectAddFriendPush.encode({ friendId: caller.userId, nickname: me?.nickname, avatarUrl: me?.avatarUrl }).finish();
       await notifyUser(c.env, req.userId, `sys:reject-friend:${req.userId}:${caller.userId}:${Date.now()}`, pb.PushCode.PC_REJECT_ADD_FRIEND, push);
       return {};
@@ -105,7 +106,17 @@ export const friendMethods: Service = {
     response: pb.GetFriendRequestsResp,
     auth: "verify",
     async handle(c, _req, caller) {
-      return { requests: await friends.listRequests(c.env.DB, caller.userId) };
+      const rows = await friends.listRequestRows(c.env.DB, caller.userId);
+      const users = await getUsers(c.env, rows.map((r) => r.user_id));
+      return {
+        requests: rows.map((r) => ({
+          userId: r.user_id,
+          nickname: users.get(r.user_id)?.nickname ?? "",
+          avatarUrl: users.get(r.user_id)?.avatarUrl ?? "",
+          description: r.description,
+          createTime: r.create_time,
+        })),
+      };
     },
   }),
   DeleteFriend: unary({
@@ -139,7 +150,14 @@ export const friendMethods: Service = {
     response: pb.GetFriendsResp,
     auth: "verify",
     async handle(c, _req, caller) {
-      return { friends: await friends.listFriends(c.env.DB, caller.userId) };
+      const rows = await friends.listFriendRows(c.env.DB, caller.userId);
+      const users = await getUsers(c.env, rows.map((r) => r.friend_id));
+      return {
+        friends: rows.map((r) => {
+          const user = users.get(r.friend_id);
+          return { userId: r.friend_id, nickname: user?.nickname ?? "", sex: user?.sex ?? 0, avatarUrl: user?.avatarUrl ?? "", userExtra: user?.extra ?? "", remarks: r.remarks, extra: r.extra };
+        }),
+      };
     },
   }),
 };

@@ -5,7 +5,7 @@ import { pb } from "../../proto/gen/pb.js";
 import type { GroupProfile } from "../../durable-objects/group-chat/group-chat";
 import { unary, type Service } from "../connect-rpc";
 import { listUserGroups, reserveGroupId } from "../db/groups";
-import { getUsers } from "../db/users";
+import { getUsers } from "../directory";
 import { groupChat } from "../stubs";
 
 function profileOf(req: { name: string; avatarUrl: string; introduction: string; extra: string }): GroupProfile {
@@ -41,7 +41,7 @@ export const groupMethods: Service = {
     async handle(c, req, caller) {
       const profile = profileOf(req);
       const memberIds = [...new Set(req.memberIds)].filter((id) => id !== caller.userId);
-      const users = await getUsers(c.env.DB, memberIds);
+      const users = await getUsers(c.env, memberIds);
       const missing = memberIds.find((id) => !users.has(id));
       if (missing !== undefined) {
         throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${missing} does not exist`);
@@ -141,7 +141,7 @@ export const groupMethods: Service = {
     auth: "verify",
     async handle(c, req, caller) {
       const members = unwrap(await groupChat(c.env, requireGroupId(req.groupId)).members(caller.userId));
-      const users = await getUsers(c.env.DB, members.map((m) => m.user_id));
+      const users = await getUsers(c.env, members.map((m) => m.user_id));
       return {
         members: members.map((m) => {
           const user = users.get(m.user_id);

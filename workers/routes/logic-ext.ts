@@ -37,9 +37,9 @@ export const logicExt: Service = {
   SendMessage: unary({
     request: pb.SendMessageReq,
     response: pb.SendMessageResp,
-    auth: "read",
+    auth: "verify",
     async handle(c, req, caller) {
-      const result = await userInbox(c.env, caller.userId).sendMessage(caller.deviceId, caller.token, encode(pb.SendMessageReq, req));
+      const result = await userInbox(c.env, caller.userId).sendMessage(caller.deviceId, encode(pb.SendMessageReq, req));
       return { seq: unwrap(result) };
     },
   }),

@@ -7,6 +7,7 @@ import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { unary, type Service } from "../connect-rpc";
 import type { AppEnv } from "../env";
+import { authenticate } from "../directory";
 import { chatRoom, roomShard, userInbox } from "../stubs";
 
 function param(c: Context<AppEnv>, name: string): string {
@@ -31,10 +32,7 @@ export async function upgradeRoomSocket(c: Context<AppEnv>): Promise<Response> {
   if (!Number.isSafeInteger(userId) || userId <= 0) {
     return connectErrorResponse(ErrorCode.UNAUTHORIZED, "user_id, device_id and token are required");
   }
-  const auth = await userInbox(c.env, userId).authenticate(deviceId, param(c, "token"));
-  if (!auth.ok) {
-    return connectErrorResponse(auth.code, auth.message);
-  }
+  await authenticate(c.env, userId, deviceId, param(c, "token"));
   const shard = await chatRoom(c.env, roomId).assignShard();
   const headers = new Headers(c.req.raw.headers);
   headers.set("x-gim-user-id", String(userId));
@@ -47,9 +45,9 @@ export const roomMethods: Service = {
   PushRoom: unary({
     request: pb.PushRoomReq,
     response: pb.Empty,
-    auth: "read",
+    auth: "verify",
     async handle(c, req, caller) {
-      unwrap(await userInbox(c.env, caller.userId).pushRoom(caller.deviceId, caller.token, encode(pb.PushRoomReq, req)));
+      unwrap(await userInbox(c.env, caller.userId).pushRoom(caller.deviceId, encode(pb.PushRoomReq, req)));
       return {};
     },
   }),

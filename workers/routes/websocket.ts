@@ -1,8 +1,9 @@
-/** GET /ws: reads the credentials (query or headers) and hands the upgrade to the user's inbox. */
+/** GET /ws: authenticates the credentials (query or headers) and hands the upgrade to the user's inbox. */
 import type { Context } from "hono";
 import { ErrorCode } from "../../proto/codes";
 import { connectErrorResponse } from "../../proto/connect-error";
 import type { AppEnv } from "../env";
+import { authenticate } from "../directory";
 import { userInbox } from "../stubs";
 
 function credential(c: Context<AppEnv>, name: string): string {
@@ -19,8 +20,9 @@ export async function upgradeWebSocket(c: Context<AppEnv>): Promise<Response> {
   if (!Number.isSafeInteger(userId) || userId <= 0 || !Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
     return connectErrorResponse(ErrorCode.UNAUTHORIZED, "user_id, device_id and token are required");
   }
+  await authenticate(c.env, userId, deviceId, token);
+  // The inbox is reachable only through this Worker, so it trusts the device id it is given.
   const headers = new Headers(c.req.raw.headers);
   headers.set("x-gim-device-id", String(deviceId));
-  headers.set("x-gim-token", token);
   return userInbox(c.env, userId).fetch(new Request(c.req.url, { headers }));
 }
