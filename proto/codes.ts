@@ -24,6 +24,7 @@ export const ErrorCode = {
   FRIEND_REQUEST_NOT_FOUND: 10017,
   SIGN_IN_DISABLED: 10018,
   GROUP_FULL: 10019,
+  MESSAGE_REJECTED: 10020,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -52,6 +53,7 @@ const CODE_INFO: Record<ErrorCode, CodeInfo> = {
   [ErrorCode.FRIEND_REQUEST_NOT_FOUND]: { connect: "not_found", httpStatus: 404 },
   [ErrorCode.SIGN_IN_DISABLED]: { connect: "failed_precondition", httpStatus: 400 },
   [ErrorCode.GROUP_FULL]: { connect: "resource_exhausted", httpStatus: 429 },
+  [ErrorCode.MESSAGE_REJECTED]: { connect: "permission_denied", httpStatus: 403 },
 };
 
 /** Connect code name and HTTP status of an error code; unknown codes map to `internal`. */

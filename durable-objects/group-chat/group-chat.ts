@@ -11,6 +11,7 @@ import { getUsers } from "../../workers/directory";
 import type { Env } from "../../workers/env";
 import { userInbox } from "../../workers/stubs";
 import { AlarmClock } from "../shared/alarm";
+import { EventOutbox, eventsConfig } from "../shared/event-outbox";
 import { migrate } from "../shared/migrate";
 import { GroupFanout } from "./fanout";
 import { writeMirror } from "./mirror";
@@ -46,6 +47,7 @@ export class GroupChat extends DurableObject<Env> {
   readonly #groupId: number;
   readonly #maxMembers: number;
   readonly #alarm: AlarmClock;
+  readonly #events: EventOutbox;
   #saveTimer: ReturnType<typeof setTimeout> | null = null;
   #retryDelay = RETRY_MIN_MS;
   /** Active members (not the removed ones still draining), kept in step with the table. */
@@ -65,6 +67,7 @@ export class GroupChat extends DurableObject<Env> {
     this.#reload();
     this.#alarm = new AlarmClock(ctx.storage);
     void ctx.blockConcurrencyWhile(() => this.#alarm.load());
+    this.#events = new EventOutbox(ctx.storage.sql, eventsConfig(env), `g${this.#groupId}`, (at) => this.#alarm.arm(at));
   }
 
   /** Creates the group (idempotent): the creator is owner and admin, the others members. */
@@ -83,6 +86,7 @@ export class GroupChat extends DurableObject<Env> {
         this.#addMember(ownerId, pb.MemberType.GMT_ADMIN, now, gseq - 1);
         ids.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
         this.#stmts.markMirrorDirty([0, ownerId, ...ids]);
+        this.#events.add("group.created", { group_id: this.#groupId, owner_id: ownerId, member_ids: [ownerId, ...ids] });
       });
       await this.#afterChange();
     });
@@ -135,6 +139,7 @@ export class GroupChat extends DurableObject<Env> {
         this.#stmts.updateInfo(profile.name, profile.avatarUrl, profile.introduction, profile.extra, now);
         this.#appendNotice(notices.update(this.#groupId, callerId, optName, profile, now), now);
         this.#stmts.markMirrorDirty([0]);
+        this.#events.add("group.updated", { group_id: this.#groupId, by: callerId });
       });
       await this.#afterChange();
     });
@@ -165,6 +170,7 @@ export class GroupChat extends DurableObject<Env> {
         const gseq = this.#appendNotice(notices.added(this.#groupId, callerId, users.get(callerId)?.nickname ?? "", fresh.map((id) => memberOf(users.get(id), id)), now), now);
         fresh.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
         this.#stmts.markMirrorDirty([0, ...fresh]);
+        this.#events.add("group.members_added", { group_id: this.#groupId, by: callerId, user_ids: fresh });
       });
       await this.#afterChange();
       return already;
@@ -178,6 +184,7 @@ export class GroupChat extends DurableObject<Env> {
       this.#change(() => {
         this.#stmts.updateMember(userId, memberType, remarks, extra);
         this.#stmts.markMirrorDirty([userId]);
+        this.#events.add("group.member_updated", { group_id: this.#groupId, by: callerId, user_id: userId, member_type: pb.MemberType[memberType] });
       });
       await this.#afterChange();
     });
@@ -194,6 +201,7 @@ export class GroupChat extends DurableObject<Env> {
         const gseq = this.#appendNotice(notices.removed(this.#groupId, callerId, optName, userId, now), now);
         this.#endMembership(userId, gseq);
         this.#stmts.markMirrorDirty([0, userId]);
+        this.#events.add("group.member_removed", { group_id: this.#groupId, by: callerId, user_id: userId });
       });
       await this.#afterChange();
     });
@@ -214,6 +222,7 @@ export class GroupChat extends DurableObject<Env> {
         this.#stmts.updateMember(userId, pb.MemberType.GMT_ADMIN, target.remarks, target.extra);
         this.#appendNotice(notices.transferred(this.#groupId, callerId, optName, userId, now), now);
         this.#stmts.markMirrorDirty([0, userId]);
+        this.#events.add("group.owner_transferred", { group_id: this.#groupId, by: callerId, owner_id: userId });
       });
       await this.#afterChange();
     });
@@ -232,6 +241,7 @@ export class GroupChat extends DurableObject<Env> {
         members.forEach((id) => this.#endMembership(id, gseq));
         this.#stmts.dissolve(now);
         this.#stmts.markMirrorDirty([0, ...members]);
+        this.#events.add("group.dissolved", { group_id: this.#groupId, by: callerId });
       });
       await this.#afterChange();
     });
@@ -270,6 +280,7 @@ export class GroupChat extends DurableObject<Env> {
     this.#saveCursors();
     await this.#kick();
     await this.#flushMirror();
+    await this.#events.flush();
     const retry = this.#fanout.pending() || this.#stmts.mirrorDirty().length > 0;
     this.#retryDelay = retry ? Math.min(this.#retryDelay * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
     if (retry) {
@@ -335,6 +346,7 @@ export class GroupChat extends DurableObject<Env> {
 
   /** After a membership or profile change: deliver the notice and update the D1 directory. */
   async #afterChange(): Promise<void> {
+    this.#events.kick();
     this.#armAlarm(RETRY_MIN_MS * 5);
     void this.#kick();
     await this.#flushMirror();

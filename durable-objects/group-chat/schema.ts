@@ -1,4 +1,5 @@
 /** GroupChat SQLite schema: append-only; never edit an applied entry. Times are ms since epoch. */
+import { eventsMigration } from "../shared/event-outbox";
 import type { Migration } from "../shared/migrate";
 
 export const GROUP_MIGRATIONS: readonly Migration[] = [
@@ -52,4 +53,5 @@ export const GROUP_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  eventsMigration(2),
 ];

@@ -1,4 +1,5 @@
 /** UserInbox SQLite schema: append-only; never edit an applied entry. Times are ms since epoch. */
+import { eventsMigration } from "../shared/event-outbox";
 import type { Migration } from "../shared/migrate";
 
 export const INBOX_MIGRATIONS: readonly Migration[] = [
@@ -35,6 +36,20 @@ export const INBOX_MIGRATIONS: readonly Migration[] = [
         device_id INTEGER PRIMARY KEY,
         token_hash TEXT NOT NULL,
         expires_at INTEGER NOT NULL
+      );
+    `,
+  },
+  eventsMigration(2),
+  {
+    id: 3,
+    name: "devices",
+    sql: `
+      -- Devices seen on this user (sign-in, connect): offline ones are named in message events
+      -- with their vendor push id so the business can send APNs/FCM notifications.
+      CREATE TABLE devices (
+        device_id INTEGER PRIMARY KEY,
+        brand_push_id TEXT NOT NULL DEFAULT '',
+        updated_at INTEGER NOT NULL
       );
     `,
   },

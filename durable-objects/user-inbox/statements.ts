@@ -85,6 +85,19 @@ export function createStatements(sql: SqlStorage) {
         .exec<TokenRow>("SELECT token_hash, expires_at FROM device_tokens WHERE device_id = ?", deviceId)
         .toArray()[0];
     },
+    /** Records a device of this user; a non-empty push id replaces the stored one. */
+    upsertDevice(deviceId: number, brandPushId: string | null, now: number): void {
+      sql.exec(
+        "INSERT INTO devices (device_id, brand_push_id, updated_at) VALUES (?, COALESCE(?, ''), ?) ON CONFLICT (device_id) DO UPDATE SET brand_push_id = COALESCE(?, brand_push_id), updated_at = excluded.updated_at",
+        deviceId,
+        brandPushId,
+        now,
+        brandPushId,
+      );
+    },
+    devices(): { device_id: number; brand_push_id: string }[] {
+      return sql.exec<{ device_id: number; brand_push_id: string }>("SELECT device_id, brand_push_id FROM devices ORDER BY device_id").toArray();
+    },
     putToken(deviceId: number, tokenHash: string, expiresAt: number): void {
       sql.exec(
         "INSERT INTO device_tokens (device_id, token_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at",

@@ -9,6 +9,7 @@ import { CloseCode, ErrorCode } from "../../proto/codes";
 import { connectErrorResponse } from "../../proto/connect-error";
 import { AppError, toResult, unwrap, type Result } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
+import { beforeSend } from "../../workers/business/before-send";
 import { BusinessClient, businessConfig } from "../../workers/business/business-client";
 import { getUser } from "../../workers/directory";
 import type { Env } from "../../workers/env";
@@ -16,10 +17,12 @@ import { chatRoom, groupChat, presence, userInbox } from "../../workers/stubs";
 import { CatchUp, type RoomItem } from "../chat-room/catch-up";
 import { roomMessageBody } from "../chat-room/chat-room";
 import { AlarmClock } from "../shared/alarm";
+import { EventOutbox, eventsConfig } from "../shared/event-outbox";
 import { readLimits, type Limits } from "../shared/limits";
 import { migrate } from "../shared/migrate";
 import { hashToken } from "../shared/token-hash";
 import { dispatchFrame } from "./dispatch";
+import { messageEvents } from "./events";
 import { framedLength, syncOutputBytes, withSeq } from "./message-bytes";
 import { Outbox, type DeliveryItem } from "./outbox";
 import { INBOX_MIGRATIONS } from "./schema";
@@ -40,6 +43,7 @@ export class UserInbox extends DurableObject<Env> {
   readonly #userId: number;
   #lastSeq: number;
   readonly #alarm: AlarmClock;
+  readonly #events: EventOutbox;
   #retryDelay = RETRY_MIN_MS;
   #profile: (SenderProfile & { loadedAt: number }) | null = null;
   readonly #knownUsers = new Set<number>();
@@ -59,11 +63,20 @@ export class UserInbox extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.#alarm = new AlarmClock(ctx.storage);
     void ctx.blockConcurrencyWhile(() => this.#alarm.load());
+    this.#events = new EventOutbox(ctx.storage.sql, eventsConfig(env), `u${this.#userId}`, (at) => this.#armAlarm(at));
   }
 
   /** Stores the token of one device (a new sign-in replaces that device's token only). */
-  issueToken(deviceId: number, tokenHash: string, expiresAt: number): void {
-    this.#stmts.putToken(deviceId, tokenHash, expiresAt);
+  issueToken(deviceId: number, tokenHash: string, expiresAt: number, brandPushId = ""): void {
+    this.#transaction(() => {
+      this.#stmts.putToken(deviceId, tokenHash, expiresAt);
+      this.#stmts.upsertDevice(deviceId, brandPushId || null, Date.now());
+    });
+  }
+
+  /** Records a device's vendor push id, named in message events while the device is offline. */
+  setPushId(deviceId: number, brandPushId: string): void {
+    this.#stmts.upsertDevice(deviceId, brandPushId, Date.now());
   }
 
   /** Checks a device's token. Fails with UNAUTHORIZED when missing, wrong or expired. */
@@ -117,10 +130,12 @@ export class UserInbox extends DurableObject<Env> {
         if (item.fromDeviceId) {
           this.#stmts.advanceAck(item.fromDeviceId, seq);
         }
+        this.#messageEvents(seq, item.msgId, body);
         fresh.push({ body, fromDeviceId: item.fromDeviceId ?? 0 });
         return seq;
       }),
     );
+    this.#events.kick();
     const sockets = this.ctx.getWebSockets();
     for (const { body, fromDeviceId } of fresh) {
       pushToDevices(sockets, [body], fromDeviceId);
@@ -221,6 +236,11 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     const format = new URL(request.url).searchParams.get("format") === "json" ? "json" : "binary";
     writeAttachment(server, { v: 1, deviceId, format, connectedAt: now, lastSeenAt: now });
+    this.#transaction(() => {
+      this.#stmts.upsertDevice(deviceId, null, now);
+      this.#events.add("device.online", { user_id: this.#userId, device_id: deviceId });
+    });
+    this.#events.kick();
     this.#armAlarm(now + this.#sweepIntervalMs());
     if (wasOffline) {
       await presence(this.env, this.#userId).online(this.#userId);
@@ -255,6 +275,7 @@ export class UserInbox extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#alarm.fired();
     const now = Date.now();
+    await this.#events.flush();
     const delivered = await this.#outbox.drainAll();
     this.#retryDelay = delivered ? RETRY_MIN_MS : Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
     closeIdleSockets(this.ctx, this.#limits.IDLE_TIMEOUT_MS, now);
@@ -315,7 +336,12 @@ export class UserInbox extends DurableObject<Env> {
   /** A socket closed: its room subscription and, with the last socket, the user's presence end. */
   async #socketGone(ws: WebSocket): Promise<void> {
     this.#roomCatchUps.delete(ws);
-    const roomId = readAttachment(ws)?.roomId ?? 0;
+    const attachment = readAttachment(ws);
+    const roomId = attachment?.roomId ?? 0;
+    if (attachment && !this.#openSockets(ws).some((other) => readAttachment(other)?.deviceId === attachment.deviceId)) {
+      this.#events.add("device.offline", { user_id: this.#userId, device_id: attachment.deviceId });
+      this.#events.kick();
+    }
     try {
       if (roomId !== 0) {
         await this.#reportRoom(roomId, ws);
@@ -373,6 +399,15 @@ export class UserInbox extends DurableObject<Env> {
     if (earlier !== undefined) {
       return earlier;
     }
+    req.messageContent = await beforeSend(this.env, {
+      senderId: this.#userId,
+      deviceId,
+      receiverType: req.receiverType,
+      receiverId: req.receiverId,
+      messageType: req.messageType,
+      content: req.messageContent,
+      clientMsgId: req.clientMsgId,
+    });
     if (req.receiverType === pb.ReceiverType.RT_GROUP) {
       return this.#postToGroup(deviceId, req);
     }
@@ -398,8 +433,10 @@ export class UserInbox extends DurableObject<Env> {
         this.#stmts.enqueueOutbox(req.receiverId, msgId, base);
       }
       this.#stmts.advanceAck(deviceId, seq);
+      this.#messageEvents(seq, msgId, stored);
       return stored;
     });
+    this.#events.kick();
     if (req.receiverId !== this.#userId) {
       this.#armAlarm(now + OUTBOX_ALARM_MS);
     }
@@ -420,6 +457,17 @@ export class UserInbox extends DurableObject<Env> {
       this.#stmts.insertSent(req.clientMsgId, seq, Date.now());
     }
     return seq;
+  }
+
+  /** Records the events of a stored message (inside its transaction), when events are on. */
+  #messageEvents(seq: number, msgId: string, body: Uint8Array): void {
+    if (!this.#events.enabled) {
+      return;
+    }
+    const offline = this.#stmts.devices().filter((d) => this.ctx.getWebSockets(deviceTag(d.device_id)).length === 0);
+    for (const [type, data] of messageEvents(this.#userId, seq, msgId, body, offline)) {
+      this.#events.add(type, data);
+    }
   }
 
   /** Runs `fn` in one SQLite transaction; on failure the in-memory seq is reloaded. */

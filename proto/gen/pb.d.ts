@@ -676,6 +676,7 @@ export namespace pb {
         model?: (string|null);
         systemVersion?: (string|null);
         sdkVersion?: (string|null);
+        brandPushId?: (string|null);
     }
 
     class RegisterDeviceReq implements IRegisterDeviceReq {
@@ -685,12 +686,30 @@ export namespace pb {
         public model: string;
         public systemVersion: string;
         public sdkVersion: string;
+        public brandPushId: string;
         public static create(properties?: pb.IRegisterDeviceReq): pb.RegisterDeviceReq;
         public static encode(m: pb.IRegisterDeviceReq, w?: $protobuf.Writer): $protobuf.Writer;
         public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.RegisterDeviceReq;
         public static verify(m: { [k: string]: any }): (string|null);
         public static fromObject(d: { [k: string]: any }): pb.RegisterDeviceReq;
         public static toObject(m: pb.RegisterDeviceReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
+        public toJSON(): { [k: string]: any };
+        public static getTypeUrl(typeUrlPrefix?: string): string;
+    }
+
+    interface IUpdateDevicePushIdReq {
+        brandPushId?: (string|null);
+    }
+
+    class UpdateDevicePushIdReq implements IUpdateDevicePushIdReq {
+        constructor(p?: pb.IUpdateDevicePushIdReq);
+        public brandPushId: string;
+        public static create(properties?: pb.IUpdateDevicePushIdReq): pb.UpdateDevicePushIdReq;
+        public static encode(m: pb.IUpdateDevicePushIdReq, w?: $protobuf.Writer): $protobuf.Writer;
+        public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.UpdateDevicePushIdReq;
+        public static verify(m: { [k: string]: any }): (string|null);
+        public static fromObject(d: { [k: string]: any }): pb.UpdateDevicePushIdReq;
+        public static toObject(m: pb.UpdateDevicePushIdReq, o?: $protobuf.IConversionOptions): { [k: string]: any };
         public toJSON(): { [k: string]: any };
         public static getTypeUrl(typeUrlPrefix?: string): string;
     }
@@ -1454,6 +1473,7 @@ export namespace pb {
         clientAddr?: (string|null);
         createTime?: (number|null);
         updateTime?: (number|null);
+        brandPushId?: (string|null);
     }
 
     class Device implements IDevice {
@@ -1470,6 +1490,7 @@ export namespace pb {
         public clientAddr: string;
         public createTime: number;
         public updateTime: number;
+        public brandPushId: string;
         public static create(properties?: pb.IDevice): pb.Device;
         public static encode(m: pb.IDevice, w?: $protobuf.Writer): $protobuf.Writer;
         public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.Device;

@@ -8988,6 +8988,7 @@ export const pb = $root.pb = (() => {
          * @property {string|null} [model] RegisterDeviceReq model
          * @property {string|null} [systemVersion] RegisterDeviceReq systemVersion
          * @property {string|null} [sdkVersion] RegisterDeviceReq sdkVersion
+         * @property {string|null} [brandPushId] RegisterDeviceReq brandPushId
          */
 
         /**
@@ -9046,6 +9047,14 @@ export const pb = $root.pb = (() => {
         RegisterDeviceReq.prototype.sdkVersion = "";
 
         /**
+         * RegisterDeviceReq brandPushId.
+         * @member {string} brandPushId
+         * @memberof pb.RegisterDeviceReq
+         * @instance
+         */
+        RegisterDeviceReq.prototype.brandPushId = "";
+
+        /**
          * Creates a new RegisterDeviceReq instance using the specified properties.
          * @function create
          * @memberof pb.RegisterDeviceReq
@@ -9083,6 +9092,8 @@ export const pb = $root.pb = (() => {
                 w.uint32(42).string(m.systemVersion);
             if (m.sdkVersion != null && Object.hasOwnProperty.call(m, "sdkVersion"))
                 w.uint32(50).string(m.sdkVersion);
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId"))
+                w.uint32(58).string(m.brandPushId);
             return w;
         };
 
@@ -9140,6 +9151,10 @@ export const pb = $root.pb = (() => {
                         m.sdkVersion = r.string();
                         break;
                     }
+                case 7: {
+                        m.brandPushId = r.string();
+                        break;
+                    }
                 default:
                     r.skipType(t & 7, n);
                     break;
@@ -9188,6 +9203,10 @@ export const pb = $root.pb = (() => {
                 if (!$util.isString(m.sdkVersion))
                     return "sdkVersion: string expected";
             }
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId")) {
+                if (!$util.isString(m.brandPushId))
+                    return "brandPushId: string expected";
+            }
             return null;
         };
 
@@ -9224,6 +9243,9 @@ export const pb = $root.pb = (() => {
             if (d.sdkVersion != null) {
                 m.sdkVersion = String(d.sdkVersion);
             }
+            if (d.brandPushId != null) {
+                m.brandPushId = String(d.brandPushId);
+            }
             return m;
         };
 
@@ -9250,6 +9272,7 @@ export const pb = $root.pb = (() => {
                 d.model = "";
                 d.systemVersion = "";
                 d.sdkVersion = "";
+                d.brandPushId = "";
             }
             if (m.type != null && Object.hasOwnProperty.call(m, "type")) {
                 d.type = m.type;
@@ -9265,6 +9288,9 @@ export const pb = $root.pb = (() => {
             }
             if (m.sdkVersion != null && Object.hasOwnProperty.call(m, "sdkVersion")) {
                 d.sdkVersion = m.sdkVersion;
+            }
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId")) {
+                d.brandPushId = m.brandPushId;
             }
             return d;
         };
@@ -9296,6 +9322,223 @@ export const pb = $root.pb = (() => {
         };
 
         return RegisterDeviceReq;
+    })();
+
+    pb.UpdateDevicePushIdReq = (function() {
+
+        /**
+         * Properties of an UpdateDevicePushIdReq.
+         * @memberof pb
+         * @interface IUpdateDevicePushIdReq
+         * @property {string|null} [brandPushId] UpdateDevicePushIdReq brandPushId
+         */
+
+        /**
+         * Constructs a new UpdateDevicePushIdReq.
+         * @memberof pb
+         * @classdesc Represents an UpdateDevicePushIdReq.
+         * @implements IUpdateDevicePushIdReq
+         * @constructor
+         * @param {pb.IUpdateDevicePushIdReq=} [p] Properties to set
+         */
+        function UpdateDevicePushIdReq(p) {
+            if (p)
+                for (var ks = Object.keys(p), i = 0; i < ks.length; ++i)
+                    if (p[ks[i]] != null && ks[i] !== "__proto__")
+                        this[ks[i]] = p[ks[i]];
+        }
+
+        /**
+         * UpdateDevicePushIdReq brandPushId.
+         * @member {string} brandPushId
+         * @memberof pb.UpdateDevicePushIdReq
+         * @instance
+         */
+        UpdateDevicePushIdReq.prototype.brandPushId = "";
+
+        /**
+         * Creates a new UpdateDevicePushIdReq instance using the specified properties.
+         * @function create
+         * @memberof pb.UpdateDevicePushIdReq
+         * @static
+         * @param {pb.IUpdateDevicePushIdReq=} [properties] Properties to set
+         * @returns {pb.UpdateDevicePushIdReq} UpdateDevicePushIdReq instance
+         */
+        UpdateDevicePushIdReq.create = function create(properties) {
+            return new UpdateDevicePushIdReq(properties);
+        };
+
+        /**
+         * Encodes the specified UpdateDevicePushIdReq message. Does not implicitly {@link pb.UpdateDevicePushIdReq.verify|verify} messages.
+         * @function encode
+         * @memberof pb.UpdateDevicePushIdReq
+         * @static
+         * @param {pb.IUpdateDevicePushIdReq} m UpdateDevicePushIdReq message or plain object to encode
+         * @param {$protobuf.Writer} [w] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        UpdateDevicePushIdReq.encode = function encode(m, w, q) {
+            if (!w)
+                w = $Writer.create();
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId"))
+                w.uint32(10).string(m.brandPushId);
+            return w;
+        };
+
+        /**
+         * Decodes an UpdateDevicePushIdReq message from the specified reader or buffer.
+         * @function decode
+         * @memberof pb.UpdateDevicePushIdReq
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+         * @param {number} [l] Message length if known beforehand
+         * @returns {pb.UpdateDevicePushIdReq} UpdateDevicePushIdReq
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        UpdateDevicePushIdReq.decode = function decode(r, l, e, n) {
+            if (!(r instanceof $Reader))
+                r = $Reader.create(r);
+            if (n === undefined)
+                n = 0;
+            if (n > $Reader.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var c, m;
+            if (l === undefined)
+                c = r.len;
+            else {
+                c = r.pos + l;
+                if (c > r.len)
+                    throw RangeError("index out of range");
+                l = r.len;
+                r.len = c;
+            }
+            m = new $root.pb.UpdateDevicePushIdReq();
+            while (r.pos < c) {
+                var t = r.uint32();
+                if (t === e)
+                    break;
+                switch (t >>> 3) {
+                case 1: {
+                        m.brandPushId = r.string();
+                        break;
+                    }
+                default:
+                    r.skipType(t & 7, n);
+                    break;
+                }
+            }
+            if (l !== undefined) {
+                if (r.pos !== c)
+                    throw RangeError("index out of range");
+                r.len = l;
+            }
+            return m;
+        };
+
+        /**
+         * Verifies an UpdateDevicePushIdReq message.
+         * @function verify
+         * @memberof pb.UpdateDevicePushIdReq
+         * @static
+         * @param {Object.<string,*>} m Plain object to verify
+         * @returns {string|null} `null` if valid, otherwise the reason why it is not
+         */
+        UpdateDevicePushIdReq.verify = function verify(m, n) {
+            if (typeof m !== "object" || m === null)
+                return "object expected";
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                return "maximum nesting depth exceeded";
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId")) {
+                if (!$util.isString(m.brandPushId))
+                    return "brandPushId: string expected";
+            }
+            return null;
+        };
+
+        /**
+         * Creates an UpdateDevicePushIdReq message from a plain object. Also converts values to their respective internal types.
+         * @function fromObject
+         * @memberof pb.UpdateDevicePushIdReq
+         * @static
+         * @param {Object.<string,*>} d Plain object
+         * @returns {pb.UpdateDevicePushIdReq} UpdateDevicePushIdReq
+         */
+        UpdateDevicePushIdReq.fromObject = function fromObject(d, n) {
+            if (d instanceof $root.pb.UpdateDevicePushIdReq)
+                return d;
+            if (!$util.isObject(d))
+                throw TypeError(".pb.UpdateDevicePushIdReq: object expected");
+            if (n === undefined)
+                n = 0;
+            if (n > $util.recursionLimit)
+                throw Error("maximum nesting depth exceeded");
+            var m = new $root.pb.UpdateDevicePushIdReq();
+            if (d.brandPushId != null) {
+                m.brandPushId = String(d.brandPushId);
+            }
+            return m;
+        };
+
+        /**
+         * Creates a plain object from an UpdateDevicePushIdReq message. Also converts values to other types if specified.
+         * @function toObject
+         * @memberof pb.UpdateDevicePushIdReq
+         * @static
+         * @param {pb.UpdateDevicePushIdReq} m UpdateDevicePushIdReq
+         * @param {$protobuf.IConversionOptions} [o] Conversion options
+         * @returns {Object.<string,*>} Plain object
+         */
+        UpdateDevicePushIdReq.toObject = function toObject(m, o, q) {
+            if (!o)
+                o = {};
+            if (q === undefined)
+                q = 0;
+            if (q > $util.recursionLimit)
+                throw Error("max depth exceeded");
+            var d = {};
+            if (o.defaults) {
+                d.brandPushId = "";
+            }
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId")) {
+                d.brandPushId = m.brandPushId;
+            }
+            return d;
+        };
+
+        /**
+         * Converts this UpdateDevicePushIdReq to JSON.
+         * @function toJSON
+         * @memberof pb.UpdateDevicePushIdReq
+         * @instance
+         * @returns {Object.<string,*>} JSON object
+         */
+        UpdateDevicePushIdReq.prototype.toJSON = function toJSON() {
+            return this.constructor.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        /**
+         * Gets the default type url for UpdateDevicePushIdReq
+         * @function getTypeUrl
+         * @memberof pb.UpdateDevicePushIdReq
+         * @static
+         * @param {string} [typeUrlPrefix] your custom typeUrlPrefix(default "type.googleapis.com")
+         * @returns {string} The default type url
+         */
+        UpdateDevicePushIdReq.getTypeUrl = function getTypeUrl(typeUrlPrefix) {
+            if (typeUrlPrefix === undefined) {
+                typeUrlPrefix = "type.googleapis.com";
+            }
+            return typeUrlPrefix + "/pb.UpdateDevicePushIdReq";
+        };
+
+        return UpdateDevicePushIdReq;
     })();
 
     pb.RegisterDeviceResp = (function() {
@@ -19964,6 +20207,7 @@ export const pb = $root.pb = (() => {
          * @property {string|null} [clientAddr] Device clientAddr
          * @property {number|null} [createTime] Device createTime
          * @property {number|null} [updateTime] Device updateTime
+         * @property {string|null} [brandPushId] Device brandPushId
          */
 
         /**
@@ -20078,6 +20322,14 @@ export const pb = $root.pb = (() => {
         Device.prototype.updateTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
         /**
+         * Device brandPushId.
+         * @member {string} brandPushId
+         * @memberof pb.Device
+         * @instance
+         */
+        Device.prototype.brandPushId = "";
+
+        /**
          * Creates a new Device instance using the specified properties.
          * @function create
          * @memberof pb.Device
@@ -20129,6 +20381,8 @@ export const pb = $root.pb = (() => {
                 w.uint32(88).int64(m.createTime);
             if (m.updateTime != null && Object.hasOwnProperty.call(m, "updateTime"))
                 w.uint32(96).int64(m.updateTime);
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId"))
+                w.uint32(106).string(m.brandPushId);
             return w;
         };
 
@@ -20214,6 +20468,10 @@ export const pb = $root.pb = (() => {
                         m.updateTime = r.int64();
                         break;
                     }
+                case 13: {
+                        m.brandPushId = r.string();
+                        break;
+                    }
                 default:
                     r.skipType(t & 7, n);
                     break;
@@ -20289,6 +20547,10 @@ export const pb = $root.pb = (() => {
             if (m.updateTime != null && Object.hasOwnProperty.call(m, "updateTime")) {
                 if (!$util.isInteger(m.updateTime) && !(m.updateTime && $util.isInteger(m.updateTime.low) && $util.isInteger(m.updateTime.high)))
                     return "updateTime: integer|Long expected";
+            }
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId")) {
+                if (!$util.isString(m.brandPushId))
+                    return "brandPushId: string expected";
             }
             return null;
         };
@@ -20375,6 +20637,9 @@ export const pb = $root.pb = (() => {
                 else if (typeof d.updateTime === "object")
                     m.updateTime = new $util.LongBits(d.updateTime.low >>> 0, d.updateTime.high >>> 0).toNumber();
             }
+            if (d.brandPushId != null) {
+                m.brandPushId = String(d.brandPushId);
+            }
             return m;
         };
 
@@ -20424,6 +20689,7 @@ export const pb = $root.pb = (() => {
                     d.updateTime = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
                 } else
                     d.updateTime = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
+                d.brandPushId = "";
             }
             if (m.deviceId != null && Object.hasOwnProperty.call(m, "deviceId")) {
                 if (typeof BigInt !== "undefined" && o.longs === BigInt)
@@ -20480,6 +20746,9 @@ export const pb = $root.pb = (() => {
                     d.updateTime = o.longs === String ? String(m.updateTime) : m.updateTime;
                 else
                     d.updateTime = o.longs === String ? $util.Long.prototype.toString.call(m.updateTime) : o.longs === Number ? new $util.LongBits(m.updateTime.low >>> 0, m.updateTime.high >>> 0).toNumber() : m.updateTime;
+            }
+            if (m.brandPushId != null && Object.hasOwnProperty.call(m, "brandPushId")) {
+                d.brandPushId = m.brandPushId;
             }
             return d;
         };

@@ -11,6 +11,10 @@ it("creates the UserInbox schema exactly once, recorded in _schema_migrations", 
       .map((row) => row.name),
     migrations: state.storage.sql.exec<{ id: number; name: string }>("SELECT id, name FROM _schema_migrations").toArray(),
   }));
-  expect(tables).toEqual(["_schema_migrations", "device_acks", "device_tokens", "idx_outbox_target", "messages", "outbox", "sent"]);
-  expect(migrations).toEqual([{ id: 1, name: "inbox" }]);
+  expect(tables).toEqual(["_schema_migrations", "device_acks", "device_tokens", "devices", "events", "idx_outbox_target", "messages", "outbox", "sent"]);
+  expect(migrations).toEqual([
+    { id: 1, name: "inbox" },
+    { id: 2, name: "events" },
+    { id: 3, name: "devices" },
+  ]);
 });

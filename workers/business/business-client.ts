@@ -72,7 +72,7 @@ export class BusinessClient {
       const resp = await this.#call("GetUsers", pb.GetUsersReq, pb.GetUsersResp, { userIds: Object.fromEntries(missing.map((id) => [id, 0])) });
       for (const id of missing) {
         const user = resp.users[id];
-        const valid = user ? checkProfile({ ...user, userId: id }) : null;
+        const valid = user ? checkProfile({ ...pb.User.toObject(pb.User.fromObject(user as Record<string, unknown>)), userId: id }) : null;
         userCache.set(id, valid, this.config.cacheMs);
         if (valid) {
           users.set(id, valid);
@@ -141,12 +141,15 @@ function safeJson(bytes: Uint8Array): Record<string, unknown> {
   }
 }
 
-/** Drops a profile with oversize fields (it would be copied into every message of its user). */
-function checkProfile(user: pb.IUser): pb.IUser | null {
+/**
+ * Blanks oversize profile fields: a profile is copied into every message its user sends, so a
+ * 1 MB nickname must not reach them. The user itself stays known.
+ */
+function checkProfile(user: pb.IUser): pb.IUser {
   const fields = [user.nickname, user.avatarUrl, user.extra];
   if (fields.some((f) => (f ?? "").length > MAX_PROFILE_FIELD_CHARS)) {
-    console.warn(`business server: profile of user ${user.userId} has a field over ${MAX_PROFILE_FIELD_CHARS} characters; ignored`);
-    return null;
+    console.warn(`business server: profile of user ${user.userId} has a field over ${MAX_PROFILE_FIELD_CHARS} characters; its fields are dropped`);
+    return { ...user, nickname: "", avatarUrl: "", extra: "" };
   }
   return user;
 }

@@ -7,9 +7,9 @@ export async function registerDevice(db: D1Database, req: pb.RegisterDeviceReq):
   const now = nowSeconds();
   const row = await db
     .prepare(
-      "INSERT INTO devices (type, brand, model, system_version, sdk_version, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      "INSERT INTO devices (type, brand, model, system_version, sdk_version, brand_push_id, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(req.type, req.brand, req.model, req.systemVersion, req.sdkVersion, now, now)
+    .bind(req.type, req.brand, req.model, req.systemVersion, req.sdkVersion, req.brandPushId, now, now)
     .first<{ id: number }>();
   if (!row) {
     throw new Error("device insert returned no id");
@@ -17,8 +17,8 @@ export async function registerDevice(db: D1Database, req: pb.RegisterDeviceReq):
   return row.id;
 }
 
-export async function deviceExists(db: D1Database, deviceId: number): Promise<boolean> {
-  return (await db.prepare("SELECT 1 AS found FROM devices WHERE id = ?").bind(deviceId).first()) !== null;
+export async function setPushId(db: D1Database, deviceId: number, brandPushId: string): Promise<void> {
+  await db.prepare("UPDATE devices SET brand_push_id = ?, update_time = ? WHERE id = ?").bind(brandPushId, nowSeconds(), deviceId).run();
 }
 
 /** Records the user that signed in on a device (gim: a device id is reusable across accounts). */
@@ -34,6 +34,7 @@ interface DeviceRow {
   model: string;
   system_version: string;
   sdk_version: string;
+  brand_push_id: string;
   create_time: number;
   update_time: number;
 }
@@ -49,6 +50,7 @@ export async function getDevice(db: D1Database, deviceId: number): Promise<pb.ID
         model: row.model,
         systemVersion: row.system_version,
         sdkVersion: row.sdk_version,
+        brandPushId: row.brand_push_id,
         createTime: row.create_time,
         updateTime: row.update_time,
       }

@@ -5,7 +5,7 @@ import { pb } from "../../proto/gen/pb.js";
 import { readLimits } from "../../durable-objects/shared/limits";
 import { hashToken, newToken } from "../../durable-objects/shared/token-hash";
 import { unary, type Service } from "../connect-rpc";
-import { bindDevice, deviceExists } from "../db/devices";
+import { bindDevice, getDevice } from "../db/devices";
 import { findOrCreateUser, getUser, searchUsers, updateUser } from "../db/users";
 import { userInbox } from "../stubs";
 
@@ -36,13 +36,14 @@ export const businessExt: Service = {
       if (req.code !== expected) {
         throw new AppError(ErrorCode.BAD_CODE, "wrong verification code");
       }
-      if (!(req.deviceId > 0) || !(await deviceExists(c.env.DB, req.deviceId))) {
+      const device = req.deviceId > 0 ? await getDevice(c.env.DB, req.deviceId) : null;
+      if (!device) {
         throw new AppError(ErrorCode.DEVICE_NOT_EXIST, "device does not exist: register it first");
       }
       const { userId, isNew } = await findOrCreateUser(c.env.DB, req.phoneNumber);
       const token = newToken();
       const expiresAt = Date.now() + readLimits(c.env).TOKEN_TTL_MS;
-      await userInbox(c.env, userId).issueToken(req.deviceId, await hashToken(token), expiresAt);
+      await userInbox(c.env, userId).issueToken(req.deviceId, await hashToken(token), expiresAt, device.brandPushId ?? "");
       await bindDevice(c.env.DB, req.deviceId, userId);
       return { isNew, userId, token };
     },

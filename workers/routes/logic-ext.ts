@@ -4,7 +4,7 @@ import { ErrorCode } from "../../proto/codes";
 import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { unary, type Service } from "../connect-rpc";
-import { registerDevice } from "../db/devices";
+import { registerDevice, setPushId } from "../db/devices";
 import { userInbox } from "../stubs";
 import { friendMethods } from "./friends";
 import { groupMethods } from "./groups";
@@ -31,7 +31,23 @@ export const logicExt: Service = {
           throw new AppError(ErrorCode.BAD_REQUEST, `${field} is required (at most ${DEVICE_FIELD_MAX_CHARS} characters)`);
         }
       }
+      if (req.brandPushId.length > 512) {
+        throw new AppError(ErrorCode.BAD_REQUEST, "brand_push_id is longer than 512 characters");
+      }
       return { deviceId: await registerDevice(c.env.DB, req) };
+    },
+  }),
+  UpdateDevicePushId: unary({
+    request: pb.UpdateDevicePushIdReq,
+    response: pb.Empty,
+    auth: "verify",
+    async handle(c, req, caller) {
+      if (req.brandPushId.length > 512) {
+        throw new AppError(ErrorCode.BAD_REQUEST, "brand_push_id is longer than 512 characters");
+      }
+      await setPushId(c.env.DB, caller.deviceId, req.brandPushId);
+      await userInbox(c.env, caller.userId).setPushId(caller.deviceId, req.brandPushId);
+      return {};
     },
   }),
   SendMessage: unary({
