@@ -1,0 +1,185 @@
+// The business server integration end to end: gim on a local server, the example business server
+// (examples/business-server) as a separate process, talking over signed HTTP both ways.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pb } from "../../proto/gen/pb.js";
+// @ts-expect-error -- plain ESM script without type declarations
+import { startLocalServer } from "../../scripts/local-server.mjs";
+import { call, connect, ok, textContent, type NodeSocket, type Session } from "./client";
+
+const SECRET = "example-business-secret";
+const dir = mkdtempSync(join(tmpdir(), "gim-business-"));
+const dataFile = join(dir, "business.json");
+let business: ChildProcess;
+let businessUrl = "";
+let gim: { url: string; stop(): Promise<void> };
+
+function startBusiness(port = 0): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["examples/business-server/server.mjs"], {
+    env: { ...process.env, PORT: String(port), BUSINESS_SECRET: SECRET, DATA_FILE: dataFile },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      const match = /listening on (\d+)/.exec(String(chunk));
+      if (match) {
+        businessUrl = `http://127.0.0.1:${match[1]}`;
+        resolve(child);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`business server exited with ${code}`)));
+  });
+}
+
+async function stopBusiness(): Promise<void> {
+  const exited = new Promise((resolve) => business.once("exit", resolve));
+  business.kill("SIGTERM");
+  await exited;
+}
+
+async function app(path: string, body: unknown): Promise<Record<string, any>> {
+  const res = await fetch(`${businessUrl}${path}`, { method: "POST", body: JSON.stringify(body) });
+  return (await res.json()) as Record<string, any>;
+}
+
+async function events(): Promise<Record<string, any>[]> {
+  return (await app("/admin/events", {})).events;
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A user of the business with a device registered at gim and signed in at the business. */
+async function user(nickname: string, brandPushId = ""): Promise<Session> {
+  const { user_id: userId } = await app("/app/sign-up", { phone: "1", nickname });
+  const device = await ok("pb.LogicExt/RegisterDevice", { type: 1, brand: "b", model: "m", systemVersion: "1", sdkVersion: "1", brandPushId }, undefined, gim.url);
+  const { token } = await app("/app/sign-in", { user_id: userId, device_id: device.deviceId });
+  return { userId, deviceId: Number(device.deviceId), token };
+}
+
+let requestId = 0;
+async function sendText(socket: NodeSocket, to: number, value: string): Promise<pb.Output> {
+  requestId += 1;
+  const req = pb.SendMessageReq.encode({ receiverType: 1, receiverId: to, messageType: 1, messageContent: textContent(value), isPersist: true });
+  socket.send(pb.PackageType.PT_SEND_MESSAGE, requestId, req.finish());
+  return socket.reply(requestId);
+}
+
+async function nextPush(socket: NodeSocket): Promise<pb.Message> {
+  return socket.until(() => socket.takePushes()[0], "a push");
+}
+
+beforeAll(async () => {
+  business = await startBusiness();
+  const base = businessUrl;
+  gim = await startLocalServer({
+    port: 0,
+    stateDir: join(dir, "gim"),
+    quiet: true,
+    vars: {
+      DEV_SIGNIN_CODE: "",
+      BUSINESS_URL: base,
+      BUSINESS_SECRET: SECRET,
+      BUSINESS_TIMEOUT_MS: "500",
+      EVENTS_URL: `${base}/webhooks/events`,
+      BEFORE_SEND_URL: `${base}/webhooks/before-send`,
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  business?.kill("SIGTERM");
+  await gim?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("with a business server", () => {
+  it("signs in through it, sends with its profiles, reports an offline device's push id, survives its outage", async () => {
+    const alice = await user("Alice from the business");
+    const bob = await user("Bob");
+    const bobPhone = { ...bob, deviceId: Number((await ok("pb.LogicExt/RegisterDevice", { type: 2, brand: "apple", model: "15", systemVersion: "18", sdkVersion: "1" }, undefined, gim.url)).deviceId) };
+    bobPhone.token = (await app("/app/sign-in", { user_id: bob.userId, device_id: bobPhone.deviceId })).token;
+    await ok("pb.LogicExt/UpdateDevicePushId", { brandPushId: "apns-token-123" }, bobPhone, gim.url);
+    expect((await call("pb.LogicExt/GetFriends", {}, { ...bob, token: "forged" }, gim.url)).status).toBe(401);
+
+    const aliceSocket = await connect(alice, gim.url);
+    const bobSocket = await connect(bob, gim.url);
+    expect((await sendText(aliceSocket, bob.userId, "hi bob")).code).toBe(0);
+    const pushed = await nextPush(bobSocket);
+    expect(pushed.sender?.nickname).toBe("Alice from the business");
+
+    const persisted = await waitFor("the message event", async () =>
+      (await events()).find((e) => e.type === "message.persisted" && e.user_id === bob.userId && e.seq === 1),
+    );
+    expect(persisted).toMatchObject({ sender_id: alice.userId, receiver_type: "RT_USER", message_type: "MT_TEXT" });
+    expect(persisted.offline_devices).toEqual([{ device_id: bobPhone.deviceId, brand_push_id: "apns-token-123" }]);
+    expect((await events()).filter((e) => e.type === "device.online").map((e) => e.user_id)).toEqual(expect.arrayContaining([alice.userId, bob.userId]));
+
+    // Moderation: rejected and rewritten messages.
+    const rejected = await sendText(aliceSocket, bob.userId, "a forbidden word");
+    expect([rejected.code, rejected.message]).toEqual([10020, "message rejected: this word is not allowed here"]);
+    expect((await sendText(aliceSocket, bob.userId, "darn it")).code).toBe(0);
+    expect(pb.Text.decode((await nextPush(bobSocket)).messageContent).text).toBe("d**n it");
+
+    // The business goes down: new sign-ins fail clearly, existing connections keep working.
+    const port = Number(new URL(businessUrl).port);
+    await stopBusiness();
+    const refused = await call("pb.LogicExt/GetFriends", {}, { ...bob, token: "never-seen-before" }, gim.url);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ code: "unavailable", gimCode: 14 });
+    expect((await sendText(aliceSocket, bob.userId, "while it is down")).code).toBe(0);
+    expect(pb.Text.decode((await nextPush(bobSocket)).messageContent).text).toBe("while it is down");
+
+    // It comes back: the events of the outage arrive, none lost, none twice.
+    business = await startBusiness(port);
+    const bobEvents = await waitFor("the outage's events", async () => {
+      const list = (await events()).filter((e) => e.type === "message.persisted" && e.user_id === bob.userId);
+      return list.length >= 3 && list;
+    }, 40_000);
+    expect(bobEvents.map((e) => e.seq)).toEqual([1, 2, 3]);
+    const ids = (await events()).map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  }, 90_000);
+
+  it("refuses unsigned answers, a hanging business and replayed requests; drops oversize profiles", async () => {
+    const alice = await user("Alice");
+    const carol = await user("Carol");
+    await app("/admin/mode", { unsigned: true });
+    const unsigned = await call("pb.LogicExt/GetFriends", {}, alice, gim.url);
+    expect(unsigned.status).toBe(503);
+    expect(unsigned.body.message).toContain("not signed correctly");
+    await app("/admin/mode", { unsigned: false, delayMs: 3_000 });
+    const started = Date.now();
+    const slow = await call("pb.LogicExt/GetFriends", {}, alice, gim.url);
+    expect(slow.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2_900); // three 500 ms attempts, not the business's 3 s
+    await app("/admin/mode", { delayMs: 0, hugeProfileUserId: carol.userId });
+    const carolSocket = await connect(carol, gim.url);
+    const aliceSocket = await connect(alice, gim.url);
+    expect((await sendText(carolSocket, alice.userId, "from a huge profile")).code).toBe(0);
+    expect((await nextPush(aliceSocket)).sender?.nickname).toBe("");
+    await app("/admin/mode", { hugeProfileUserId: 0 });
+
+    // The template refuses a replayed request: the same signed body and headers twice.
+    const body = JSON.stringify({ userId: alice.userId, deviceId: alice.deviceId, token: alice.token });
+    const timestamp = String(Date.now());
+    const headers = { "content-type": "application/json", "x-gim-timestamp": timestamp, "x-gim-signature": createHmac("sha256", SECRET).update(`${timestamp}.${body}`).digest("hex") };
+    expect((await fetch(`${businessUrl}/pb.BusinessInt/Auth`, { method: "POST", headers, body })).status).toBe(200);
+    expect((await fetch(`${businessUrl}/pb.BusinessInt/Auth`, { method: "POST", headers, body })).status).toBe(401);
+  }, 60_000);
+});
