@@ -29,6 +29,7 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/workers/**/*.test.ts"],
+            testTimeout: 30_000,
             setupFiles: ["./test/workers/apply-migrations.ts"],
           },
         },
