@@ -156,6 +156,53 @@ describe("with a business server", () => {
     expect(new Set(ids).size).toBe(ids.length);
   }, 90_000);
 
+  it("reports friend and group changes as events, from the objects that own them", async () => {
+    const alice = await user("Ann");
+    const bob = await user("Ben");
+    await ok("pb.LogicExt/AddFriend", { friendId: bob.userId, description: "hi" }, alice, gim.url);
+    await ok("pb.LogicExt/AgreeAddFriend", { userId: alice.userId }, bob, gim.url);
+    const { groupId } = await ok("pb.LogicExt/CreateGroup", { name: "team", memberIds: [bob.userId] }, alice, gim.url);
+    await ok("pb.LogicExt/LeaveGroup", { groupId }, bob, gim.url);
+    const seen = await waitFor("friend and group events", async () => {
+      const list = await events();
+      const friend = list.filter((e) => e.type.startsWith("friend.") && [alice.userId, bob.userId].includes(e.user_id));
+      const group = list.filter((e) => e.group_id === Number(groupId));
+      return friend.length >= 2 && group.length >= 2 && { friend, group };
+    });
+    expect(seen.friend.map((e) => [e.type, e.user_id, e.friend_id])).toEqual([
+      ["friend.requested", bob.userId, alice.userId],
+      ["friend.agreed", alice.userId, bob.userId],
+    ]);
+    expect(seen.group.map((e) => e.type)).toEqual(["group.created", "group.member_removed"]);
+    expect(seen.group[0]).toMatchObject({ owner_id: alice.userId, member_ids: [alice.userId, bob.userId] });
+  });
+
+  it("speaks binary proto to the business when BUSINESS_ENCODING=proto", async () => {
+    const protoGim = await startLocalServer({
+      port: 0,
+      stateDir: join(dir, "gim-proto"),
+      quiet: true,
+      vars: { DEV_SIGNIN_CODE: "", BUSINESS_URL: businessUrl, BUSINESS_SECRET: SECRET, BUSINESS_ENCODING: "proto" },
+    });
+    try {
+      const { user_id: aliceId } = await app("/app/sign-up", { nickname: "Proto Alice" });
+      const { user_id: bobId } = await app("/app/sign-up", { nickname: "Proto Bob" });
+      const sessions: Session[] = [];
+      for (const userId of [aliceId, bobId]) {
+        const device = await ok("pb.LogicExt/RegisterDevice", { type: 1, brand: "b", model: "m", systemVersion: "1", sdkVersion: "1" }, undefined, protoGim.url);
+        const { token } = await app("/app/sign-in", { user_id: userId, device_id: device.deviceId });
+        sessions.push({ userId, deviceId: Number(device.deviceId), token });
+      }
+      const [alice, bob] = sessions as [Session, Session];
+      const bobSocket = await connect(bob, protoGim.url);
+      await ok("pb.LogicExt/SendMessage", { receiverType: "RT_USER", receiverId: bob.userId, messageType: "MT_TEXT", messageContent: Buffer.from(textContent("over proto")).toString("base64"), isPersist: true }, alice, protoGim.url);
+      expect((await nextPush(bobSocket)).sender?.nickname).toBe("Proto Alice");
+      bobSocket.close();
+    } finally {
+      await protoGim.stop();
+    }
+  });
+
   it("refuses unsigned answers, a hanging business and replayed requests; drops oversize profiles", async () => {
     const alice = await user("Alice");
     const carol = await user("Carol");
