@@ -15,7 +15,8 @@ import { EventOutbox, eventsConfig } from "../shared/event-outbox";
 import { migrate } from "../shared/migrate";
 import { GroupFanout } from "./fanout";
 import { writeMirror } from "./mirror";
-import { notices } from "./notices";
+import { memberOf, notices } from "./notices";
+import { pushTransient } from "./transient";
 import { checkMemberUpdate, checkRemoval, requireAdmin, requireGroup, requireMember, requireOwner } from "./rules";
 import { GROUP_MIGRATIONS } from "./schema";
 import { createStatements, type InfoRow, type MemberRow, type Statements } from "./statements";
@@ -100,7 +101,7 @@ export class GroupChat extends DurableObject<Env> {
         requireMember(this.#activeMembers(), input.senderId);
       }
       if (!input.persist) {
-        await this.#pushTransient(input);
+        await pushTransient(this.env, [...this.#members.keys()], input.body, input.senderId, input.deviceId);
         return 0;
       }
       const now = Date.now();
@@ -360,19 +361,6 @@ export class GroupChat extends DurableObject<Env> {
     this.#scheduleCursorSave();
   }
 
-  async #pushTransient(input: PostInput): Promise<void> {
-    const ids = [...this.#activeMembers().keys()];
-    for (let i = 0; i < ids.length; i += 64) {
-      await Promise.all(
-        ids.slice(i, i + 64).map((id) =>
-          userInbox(this.env, id)
-            .pushTransient(input.body, id === input.senderId ? input.deviceId : 0)
-            .catch(() => undefined),
-        ),
-      );
-    }
-  }
-
   #scheduleCursorSave(): void {
     if (this.#saveTimer === null && this.#fanout.unsaved > 0) {
       this.#saveTimer = setTimeout(() => {
@@ -412,8 +400,4 @@ export class GroupChat extends DurableObject<Env> {
     this.#info = this.#stmts.info();
     this.#members = new Map(this.#stmts.allMembers().filter((m) => m.until_gseq === null).map((m) => [m.user_id, m]));
   }
-}
-
-function memberOf(user: pb.IUser | undefined, userId: number): pb.IGroupMember {
-  return { userId, nickname: user?.nickname ?? "", sex: user?.sex ?? 0, avatarUrl: user?.avatarUrl ?? "", userExtra: user?.extra ?? "", memberType: pb.MemberType.GMT_MEMBER };
 }

@@ -36,3 +36,8 @@ export const notices = {
     return noticeBody(groupId, pb.PushCode.PC_TRANSFER_GROUP_OWNER, data, now);
   },
 };
+
+/** A member as listed in an "added" notice (gim's GroupMember with the user's profile). */
+export function memberOf(user: pb.IUser | undefined, userId: number): pb.IGroupMember {
+  return { userId, nickname: user?.nickname ?? "", sex: user?.sex ?? 0, avatarUrl: user?.avatarUrl ?? "", userExtra: user?.extra ?? "", memberType: pb.MemberType.GMT_MEMBER };
+}

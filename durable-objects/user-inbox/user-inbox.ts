@@ -11,26 +11,26 @@ import { AppError, toResult, unwrap, type Result } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { beforeSend } from "../../workers/business/before-send";
 import { BusinessClient, businessConfig } from "../../workers/business/business-client";
-import { getUser } from "../../workers/directory";
 import type { Env } from "../../workers/env";
 import { chatRoom, groupChat, presence, userInbox } from "../../workers/stubs";
-import { CatchUp, type RoomItem } from "../chat-room/catch-up";
-import { roomMessageBody } from "../chat-room/chat-room";
+import type { RoomItem } from "../chat-room/catch-up";
 import { AlarmClock } from "../shared/alarm";
 import { EventOutbox, eventsConfig } from "../shared/event-outbox";
 import { readLimits, type Limits } from "../shared/limits";
 import { migrate } from "../shared/migrate";
-import { hashToken } from "../shared/token-hash";
 import { dispatchFrame } from "./dispatch";
 import { messageEvents } from "./events";
-import { framedLength, syncOutputBytes, withSeq } from "./message-bytes";
+import { withSeq } from "./message-bytes";
 import { Outbox, type DeliveryItem } from "./outbox";
+import { Peers } from "./peers";
+import { openSockets, RoomSubscriptions } from "./room-subscriptions";
 import { INBOX_MIGRATIONS } from "./schema";
-import { userMessageBody, validateSend, type SenderProfile } from "./send";
+import { userMessageBody, validateSend } from "./send";
 import { closeIdleSockets, closeWith, deviceTag, pushToDevices, readAttachment, writeAttachment } from "./sockets";
 import { createStatements, type Statements } from "./statements";
+import { syncPage } from "./sync";
+import { checkToken } from "./tokens";
 
-const PROFILE_TTL_MS = 60_000;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
 /** Safety net: if the immediate delivery of a new outbox row is lost with the object, the alarm retries. */
@@ -45,12 +45,10 @@ export class UserInbox extends DurableObject<Env> {
   readonly #alarm: AlarmClock;
   readonly #events: EventOutbox;
   #retryDelay = RETRY_MIN_MS;
-  #profile: (SenderProfile & { loadedAt: number }) | null = null;
-  readonly #knownUsers = new Set<number>();
+  readonly #peers: Peers;
+  readonly #rooms: RoomSubscriptions;
   /** Sends run one after another, so the seq order is the order requests arrived in. */
   #sendChain: Promise<unknown> = Promise.resolve();
-  /** Sockets whose room replay is being fetched (gim's PT_SUBSCRIBE_ROOM with a seq). */
-  readonly #roomCatchUps = new Map<WebSocket, CatchUp>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,6 +62,8 @@ export class UserInbox extends DurableObject<Env> {
     this.#alarm = new AlarmClock(ctx.storage);
     void ctx.blockConcurrencyWhile(() => this.#alarm.load());
     this.#events = new EventOutbox(ctx.storage.sql, eventsConfig(env), `u${this.#userId}`, (at) => this.#armAlarm(at));
+    this.#peers = new Peers(env, this.#userId);
+    this.#rooms = new RoomSubscriptions(ctx, env, this.#userId);
   }
 
   /** Stores the token of one device (a new sign-in replaces that device's token only). */
@@ -81,7 +81,7 @@ export class UserInbox extends DurableObject<Env> {
 
   /** Checks a device's token. Fails with UNAUTHORIZED when missing, wrong or expired. */
   async authenticate(deviceId: number, token: string): Promise<Result<void>> {
-    return toResult(() => this.#authenticate(deviceId, token));
+    return toResult(() => checkToken(this.#stmts, deviceId, token));
   }
 
   /**
@@ -150,55 +150,17 @@ export class UserInbox extends DurableObject<Env> {
 
   /** Pushes to a room with this user's profile as sender; resolves the room seq (0 if not kept). */
   async pushToRoom(deviceId: number, req: pb.PushRoomReq): Promise<number> {
-    if (!(req.roomId > 0)) {
-      throw new AppError(ErrorCode.BAD_REQUEST, "room_id is required");
-    }
-    if (req.messageContent.length > this.#limits.MAX_FRAME_BYTES) {
-      throw new AppError(ErrorCode.BAD_REQUEST, `message_content is larger than ${this.#limits.MAX_FRAME_BYTES} bytes`);
-    }
-    const profile = await this.#senderProfile();
-    const sender = { senderType: pb.SenderType.ST_USER, senderId: this.#userId, deviceId, nickname: profile.nickname, avatarUrl: profile.avatarUrl, extra: profile.extra };
-    const body = roomMessageBody(req.roomId, sender, req, Date.now());
-    return chatRoom(this.env, req.roomId).push({ body, persist: req.isPersist, priority: req.isPriority });
+    return this.#rooms.push(req, deviceId, await this.#peers.senderProfile(), this.#limits);
   }
 
   /** A room broadcast batch for this user's sockets subscribed to `roomId`; resolves how many are. */
   roomBatch(roomId: number, items: RoomItem[]): number {
-    const subscribed = this.ctx.getWebSockets().filter((ws) => readAttachment(ws)?.roomId === roomId);
-    pushToDevices(subscribed.filter((ws) => !this.#roomCatchUps.has(ws)), items.map((item) => item.body));
-    for (const ws of subscribed) {
-      const catchUp = this.#roomCatchUps.get(ws);
-      items.forEach((item) => catchUp?.hold(item));
-    }
-    return subscribed.length;
+    return this.#rooms.batch(roomId, items);
   }
 
-  /**
-   * Subscribes a socket to one room (0 = none), leaving its previous room in the same step, and
-   * replays the kept messages from `fromSeq` (0 = no replay) ahead of live ones.
-   */
-  async subscribeRoom(ws: WebSocket, roomId: number, fromSeq: number): Promise<void> {
-    const attachment = readAttachment(ws);
-    if (!attachment || roomId < 0) {
-      throw new AppError(ErrorCode.BAD_REQUEST, "room_id must be 0 (leave) or a room id");
-    }
-    const previous = attachment.roomId ?? 0;
-    writeAttachment(ws, { ...attachment, roomId });
-    this.#roomCatchUps.delete(ws);
-    if (previous !== 0 && previous !== roomId) {
-      await this.#reportRoom(previous);
-    }
-    if (roomId === 0) {
-      return;
-    }
-    const catchUp = fromSeq > 0 ? new CatchUp() : null;
-    if (catchUp) {
-      this.#roomCatchUps.set(ws, catchUp);
-    }
-    await this.#reportRoom(roomId);
-    if (catchUp) {
-      void this.#replayRoom(ws, roomId, fromSeq, catchUp);
-    }
+  /** gim's PT_SUBSCRIBE_ROOM on a device socket: one room per socket, 0 leaves, `fromSeq` replays. */
+  subscribeRoom(ws: WebSocket, roomId: number, fromSeq: number): Promise<void> {
+    return this.#rooms.subscribe(ws, roomId, fromSeq);
   }
 
   /** Pushes a message that is not persisted (is_persist=false) to the online devices but one. */
@@ -218,7 +180,7 @@ export class UserInbox extends DurableObject<Env> {
 
   /** Forgets the cached profile after the user changed it. */
   profileChanged(): void {
-    this.#profile = null;
+    this.#peers.forgetProfile();
   }
 
   /** Accepts a device WebSocket the Worker authenticated (device id in `x-gim-device-id`). */
@@ -303,25 +265,13 @@ export class UserInbox extends DurableObject<Env> {
     if (business) {
       await new BusinessClient(business).auth(this.#userId, deviceId, token);
     } else {
-      await this.#authenticate(deviceId, token);
+      await checkToken(this.#stmts, deviceId, token);
     }
   }
 
   /** An encoded pb.SyncOutput of the messages after `seq` (0 = after the highest device ack). */
   syncPage(seq: number, limit: number): Uint8Array {
-    const from = seq > 0 ? seq : this.#stmts.maxAck();
-    const pageSize = Math.min(Math.max(limit > 0 ? limit : this.#limits.SYNC_PAGE_LIMIT, 1), this.#limits.SYNC_PAGE_MAX);
-    const rows = this.#stmts.messagesAfter(from, pageSize + 1);
-    const bodies: ArrayBuffer[] = [];
-    let bytes = 0;
-    for (const row of rows.slice(0, pageSize)) {
-      bytes += framedLength(row.body);
-      if (bodies.length > 0 && bytes > this.#limits.SYNC_REPLY_MAX_BYTES) {
-        break;
-      }
-      bodies.push(row.body);
-    }
-    return syncOutputBytes(bodies, rows.length > bodies.length);
+    return syncPage(this.#stmts, this.#limits, seq, limit);
   }
 
   /** Moves a device's ack forward (never back, never past the last seq). */
@@ -333,63 +283,21 @@ export class UserInbox extends DurableObject<Env> {
 
   // ---- private helpers ----
 
-  /** A socket closed: its room subscription and, with the last socket, the user's presence end. */
+  /** A socket closed: its device may be offline now, its room and maybe the user's presence end. */
   async #socketGone(ws: WebSocket): Promise<void> {
-    this.#roomCatchUps.delete(ws);
     const attachment = readAttachment(ws);
-    const roomId = attachment?.roomId ?? 0;
-    if (attachment && !this.#openSockets(ws).some((other) => readAttachment(other)?.deviceId === attachment.deviceId)) {
+    const open = openSockets(this.ctx, ws);
+    if (attachment && !open.some((other) => readAttachment(other)?.deviceId === attachment.deviceId)) {
       this.#events.add("device.offline", { user_id: this.#userId, device_id: attachment.deviceId });
       this.#events.kick();
     }
     try {
-      if (roomId !== 0) {
-        await this.#reportRoom(roomId, ws);
-      }
-      if (this.#openSockets(ws).length === 0) {
+      await this.#rooms.closed(ws);
+      if (open.length === 0) {
         await presence(this.env, this.#userId).offline(this.#userId);
       }
     } catch (err) {
       console.warn(`UserInbox:${this.#userId} could not report a closed socket`, err);
-    }
-  }
-
-  /** Open sockets, without `closing` (which may still be listed while its close is handled). */
-  #openSockets(closing?: WebSocket): WebSocket[] {
-    return this.ctx.getWebSockets().filter((ws) => ws !== closing && ws.readyState === WebSocket.OPEN);
-  }
-
-  /** Tells a room how many of this user's sockets are subscribed to it. */
-  async #reportRoom(roomId: number, closing?: WebSocket): Promise<void> {
-    const count = this.#openSockets(closing).filter((ws) => readAttachment(ws)?.roomId === roomId).length;
-    await chatRoom(this.env, roomId).reportSubscribers(`inbox:${this.#userId}`, count);
-  }
-
-  async #replayRoom(ws: WebSocket, roomId: number, fromSeq: number, catchUp: CatchUp): Promise<void> {
-    try {
-      const replay = await chatRoom(this.env, roomId).replay(fromSeq);
-      if (this.#roomCatchUps.get(ws) === catchUp) {
-        pushToDevices([ws], catchUp.finish(replay).map((item) => item.body));
-      }
-    } catch (err) {
-      console.warn(`UserInbox:${this.#userId} room replay failed`, err);
-    } finally {
-      if (this.#roomCatchUps.get(ws) === catchUp) {
-        this.#roomCatchUps.delete(ws);
-      }
-    }
-  }
-
-  async #authenticate(deviceId: number, token: string): Promise<void> {
-    if (!Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
-      throw new AppError(ErrorCode.UNAUTHORIZED, "user_id, device_id and token are required");
-    }
-    const row = this.#stmts.token(deviceId);
-    if (!row || row.token_hash !== (await hashToken(token))) {
-      throw new AppError(ErrorCode.UNAUTHORIZED, "invalid token: sign in again");
-    }
-    if (row.expires_at <= Date.now()) {
-      throw new AppError(ErrorCode.UNAUTHORIZED, "token expired: sign in again");
     }
   }
 
@@ -411,9 +319,9 @@ export class UserInbox extends DurableObject<Env> {
     if (req.receiverType === pb.ReceiverType.RT_GROUP) {
       return this.#postToGroup(deviceId, req);
     }
-    await this.#requireUser(req.receiverId);
+    await this.#peers.requireUser(req.receiverId);
     const now = Date.now();
-    const base = userMessageBody(req, this.#userId, deviceId, await this.#senderProfile(), now);
+    const base = userMessageBody(req, this.#userId, deviceId, await this.#peers.senderProfile(), now);
     if (!req.isPersist) {
       pushToDevices(this.ctx.getWebSockets(), [base], deviceId);
       if (req.receiverId !== this.#userId) {
@@ -449,7 +357,7 @@ export class UserInbox extends DurableObject<Env> {
    * sender's copy here (through deliver) before answering with that copy's seq.
    */
   async #postToGroup(deviceId: number, req: pb.SendMessageReq): Promise<number> {
-    const body = userMessageBody(req, this.#userId, deviceId, await this.#senderProfile(), Date.now());
+    const body = userMessageBody(req, this.#userId, deviceId, await this.#peers.senderProfile(), Date.now());
     const seq = unwrap(
       await groupChat(this.env, req.receiverId).post({ senderId: this.#userId, deviceId, clientMsgId: req.clientMsgId, body, persist: req.isPersist }),
     );
@@ -478,27 +386,6 @@ export class UserInbox extends DurableObject<Env> {
       this.#lastSeq = this.#stmts.lastSeq();
       throw err;
     }
-  }
-
-  /** Known receivers are remembered: users are never deleted, so this costs one lookup per peer. */
-  async #requireUser(userId: number): Promise<void> {
-    if (userId === this.#userId || this.#knownUsers.has(userId)) {
-      return;
-    }
-    if (!(await getUser(this.env, userId))) {
-      throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} does not exist`);
-    }
-    this.#knownUsers.add(userId);
-  }
-
-  /** The sender profile put in each message, cached for PROFILE_TTL_MS (UpdateUser clears it). */
-  async #senderProfile(): Promise<SenderProfile> {
-    const now = Date.now();
-    if (!this.#profile || now - this.#profile.loadedAt > PROFILE_TTL_MS) {
-      const user = await getUser(this.env, this.#userId);
-      this.#profile = { nickname: user?.nickname ?? "", avatarUrl: user?.avatarUrl ?? "", extra: user?.extra ?? "", loadedAt: now };
-    }
-    return this.#profile;
   }
 
   #sweepIntervalMs(): number {

@@ -1,0 +1,24 @@
+/** Offline sync pages, built from stored message bytes without decoding them. */
+import type { Limits } from "../shared/limits";
+import { framedLength, syncOutputBytes } from "./message-bytes";
+import type { Statements } from "./statements";
+
+/**
+ * An encoded pb.SyncOutput of the messages after `seq` (0 = after the highest device ack): at most
+ * `limit` (default SYNC_PAGE_LIMIT, capped at SYNC_PAGE_MAX) and SYNC_REPLY_MAX_BYTES, at least one.
+ */
+export function syncPage(stmts: Statements, limits: Limits, seq: number, limit: number): Uint8Array {
+  const from = seq > 0 ? seq : stmts.maxAck();
+  const pageSize = Math.min(Math.max(limit > 0 ? limit : limits.SYNC_PAGE_LIMIT, 1), limits.SYNC_PAGE_MAX);
+  const rows = stmts.messagesAfter(from, pageSize + 1);
+  const bodies: ArrayBuffer[] = [];
+  let bytes = 0;
+  for (const row of rows.slice(0, pageSize)) {
+    bytes += framedLength(row.body);
+    if (bodies.length > 0 && bytes > limits.SYNC_REPLY_MAX_BYTES) {
+      break;
+    }
+    bodies.push(row.body);
+  }
+  return syncOutputBytes(bodies, rows.length > bodies.length);
+}
