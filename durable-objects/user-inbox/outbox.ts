@@ -21,6 +21,14 @@ export class Outbox {
   readonly #stmts: Statements;
   readonly #deliver: DeliverFn;
   readonly #inFlight = new Map<number, Promise<boolean>>();
+  /** Targets with rows written since their drain loop last looked. */
+  readonly #wanted = new Set<number>();
+  /**
+   * Rows delivered but not yet deleted, per target (last id). Deleting them in the owner's next
+   * transaction instead of right away saves one commit per delivery; after a reset they are
+   * delivered again and the receiver ignores them (it applies each message id once).
+   */
+  readonly #deliveredUpTo = new Map<number, number>();
 
   constructor(stmts: Statements, deliver: DeliverFn) {
     this.#stmts = stmts;
@@ -32,12 +40,23 @@ export class Outbox {
    * delivery failed (the rows stay; the caller's alarm retries them).
    */
   drain(targetUserId: number): Promise<boolean> {
+    this.#wanted.add(targetUserId);
     const running = this.#inFlight.get(targetUserId);
     if (running) {
-      // The running loop picks up rows queued after it started.
-      return running;
+      return running; // it sees the flag and loops again
     }
-    const run = this.#drainLoop(targetUserId).finally(() => this.#inFlight.delete(targetUserId));
+    const run = (async () => {
+      try {
+        while (this.#wanted.delete(targetUserId)) {
+          if (!(await this.#drainLoop(targetUserId))) {
+            return false;
+          }
+        }
+        return true;
+      } finally {
+        this.#inFlight.delete(targetUserId);
+      }
+    })();
     this.#inFlight.set(targetUserId, run);
     return run;
   }
@@ -48,9 +67,17 @@ export class Outbox {
     return results.every(Boolean);
   }
 
+  /** Deletes delivered rows; call inside a transaction the owner writes anyway. */
+  deleteDelivered(): void {
+    for (const [target, lastId] of this.#deliveredUpTo) {
+      this.#stmts.deleteOutboxUpTo(target, lastId);
+    }
+    this.#deliveredUpTo.clear();
+  }
+
   async #drainLoop(targetUserId: number): Promise<boolean> {
     for (;;) {
-      const rows: OutboxRow[] = this.#stmts.outboxFor(targetUserId, BATCH_ROWS);
+      const rows: OutboxRow[] = this.#stmts.outboxFor(targetUserId, this.#deliveredUpTo.get(targetUserId) ?? 0, BATCH_ROWS);
       const last = rows.at(-1);
       if (!last) {
         return true;
@@ -61,7 +88,7 @@ export class Outbox {
         console.warn(`outbox: delivery to user ${targetUserId} failed, will retry`, err);
         return false;
       }
-      this.#stmts.deleteOutboxUpTo(targetUserId, last.id);
+      this.#deliveredUpTo.set(targetUserId, last.id);
     }
   }
 }

@@ -47,11 +47,13 @@ export function createStatements(sql: SqlStorage) {
     enqueueOutbox(targetUserId: number, msgId: string, body: Uint8Array): void {
       sql.exec("INSERT INTO outbox (target_user_id, msg_id, body) VALUES (?, ?, ?)", targetUserId, msgId, body);
     },
-    outboxFor(targetUserId: number, limit: number): OutboxRow[] {
+    /** Rows of one target after `afterId`, in order. */
+    outboxFor(targetUserId: number, afterId: number, limit: number): OutboxRow[] {
       return sql
         .exec<OutboxRow>(
-          "SELECT id, target_user_id, msg_id, body FROM outbox WHERE target_user_id = ? ORDER BY id LIMIT ?",
+          "SELECT id, target_user_id, msg_id, body FROM outbox WHERE target_user_id = ? AND id > ? ORDER BY id LIMIT ?",
           targetUserId,
+          afterId,
           limit,
         )
         .toArray();

@@ -47,6 +47,8 @@ export class UserInbox extends DurableObject<Env> {
   #retryDelay = RETRY_MIN_MS;
   readonly #peers: Peers;
   readonly #rooms: RoomSubscriptions;
+  /** Deliveries waiting for the next batched write (see deliver). */
+  readonly #deliveries: { items: DeliveryItem[]; resolve: (seqs: number[]) => void; reject: (err: unknown) => void }[] = [];
   /** Sends run one after another, so the seq order is the order requests arrived in. */
   #sendChain: Promise<unknown> = Promise.resolve();
 
@@ -114,33 +116,16 @@ export class UserInbox extends DurableObject<Env> {
   /**
    * Applies copies sent by other objects, each exactly once (dedup by msg id), in the given
    * order, and pushes the new ones to the online devices. Resolves each item's seq in this inbox.
+   * Deliveries that arrive together are applied in one transaction (one commit, not one each).
    */
-  deliver(items: DeliveryItem[]): number[] {
-    const now = Date.now();
-    const fresh: { body: Uint8Array; fromDeviceId: number }[] = [];
-    const seqs = this.#transaction(() =>
-      items.map((item) => {
-        const existing = this.#stmts.seqOfMessage(item.msgId);
-        if (existing !== undefined) {
-          return existing;
-        }
-        const seq = ++this.#lastSeq;
-        const body = withSeq(new Uint8Array(item.body), seq);
-        this.#stmts.insertMessage(seq, item.msgId, body, now);
-        if (item.fromDeviceId) {
-          this.#stmts.advanceAck(item.fromDeviceId, seq);
-        }
-        this.#messageEvents(seq, item.msgId, body);
-        fresh.push({ body, fromDeviceId: item.fromDeviceId ?? 0 });
-        return seq;
-      }),
-    );
-    this.#events.kick();
-    const sockets = this.ctx.getWebSockets();
-    for (const { body, fromDeviceId } of fresh) {
-      pushToDevices(sockets, [body], fromDeviceId);
-    }
-    return seqs;
+  deliver(items: DeliveryItem[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.#deliveries.push({ items, resolve, reject });
+      if (this.#deliveries.length === 1) {
+        // Let deliveries already queued for this object join the batch before it is written.
+        setTimeout(() => this.#applyDeliveries(), 0);
+      }
+    });
   }
 
   /** Pushes to a room for an authenticated device, this user as sender (gim LogicExt.PushRoom). */
@@ -239,6 +224,7 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     await this.#events.flush();
     const delivered = await this.#outbox.drainAll();
+    this.#transaction(() => this.#outbox.deleteDelivered());
     this.#retryDelay = delivered ? RETRY_MIN_MS : Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
     closeIdleSockets(this.ctx, this.#limits.IDLE_TIMEOUT_MS, now);
     if (!delivered) {
@@ -332,6 +318,7 @@ export class UserInbox extends DurableObject<Env> {
     const seq = ++this.#lastSeq;
     const msgId = `u${this.#userId}:${seq}`;
     const body = this.#transaction(() => {
+      this.#outbox.deleteDelivered();
       const stored = withSeq(base, seq);
       this.#stmts.insertMessage(seq, msgId, stored, now);
       if (req.clientMsgId) {
@@ -364,6 +351,45 @@ export class UserInbox extends DurableObject<Env> {
     if (seq > 0 && req.clientMsgId && this.#stmts.sentSeq(req.clientMsgId) === undefined) {
       this.#stmts.insertSent(req.clientMsgId, seq, Date.now());
     }
+    return seq;
+  }
+
+  #applyDeliveries(): void {
+    const batch = this.#deliveries.splice(0);
+    const now = Date.now();
+    const fresh: { body: Uint8Array; fromDeviceId: number }[] = [];
+    let results: number[][];
+    try {
+      results = this.#transaction(() => {
+        this.#outbox.deleteDelivered();
+        return batch.map(({ items }) => items.map((item) => this.#apply(item, now, fresh)));
+      });
+    } catch (err) {
+      batch.forEach((delivery) => delivery.reject(err));
+      return;
+    }
+    batch.forEach((delivery, i) => delivery.resolve(results[i] ?? []));
+    this.#events.kick();
+    const sockets = this.ctx.getWebSockets();
+    for (const { body, fromDeviceId } of fresh) {
+      pushToDevices(sockets, [body], fromDeviceId);
+    }
+  }
+
+  /** Stores one delivered copy unless its message id is already here; returns its seq. */
+  #apply(item: DeliveryItem, now: number, fresh: { body: Uint8Array; fromDeviceId: number }[]): number {
+    const existing = this.#stmts.seqOfMessage(item.msgId);
+    if (existing !== undefined) {
+      return existing;
+    }
+    const seq = ++this.#lastSeq;
+    const body = withSeq(new Uint8Array(item.body), seq);
+    this.#stmts.insertMessage(seq, item.msgId, body, now);
+    if (item.fromDeviceId) {
+      this.#stmts.advanceAck(item.fromDeviceId, seq);
+    }
+    this.#messageEvents(seq, item.msgId, body);
+    fresh.push({ body, fromDeviceId: item.fromDeviceId ?? 0 });
     return seq;
   }
 

@@ -82,6 +82,7 @@ describe("ack", () => {
     await syncPage(socket, 0); // round trip: the ack is applied before the next message exists
     const alice = await signIn();
     await sendText(alice, bob.userId, "after");
+    expect((await socket.pushes(1))[0]?.seq).toBe(11);
     // The ack was clamped at 10, so message 11 is still unacknowledged.
     expect((await syncPage(socket, 0)).messages.map((m) => m.seq)).toEqual([11]);
   });
