@@ -472,18 +472,38 @@ export function openFds(pids = [process.pid]) {
   return total;
 }
 
-/** Measures CPU use of this process and of workerd between start() and stop(). */
+/** CPU seconds all processes of the machine have been busy (from /proc/stat). */
+function machineBusySeconds() {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - idle) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Measures CPU use of this process, of workerd, and of everything else on the machine (other
+ * processes competing for the cores) between the call and the call of the returned function.
+ */
 export function cpuMeter(pids) {
   const t0 = now();
   const node0 = process.cpuUsage();
   const w0 = cpuSeconds(pids);
+  const m0 = machineBusySeconds();
   return () => {
     const wall = (now() - t0) / 1000;
     const node = process.cpuUsage(node0);
+    const nodeSeconds = (node.user + node.system) / 1e6;
+    const workerdSeconds = pids.length ? cpuSeconds(pids) - w0 : NaN;
+    const machineSeconds = machineBusySeconds() - m0;
     return {
       wallSeconds: wall,
-      nodePercent: ((node.user + node.system) / 1e6 / wall) * 100,
-      workerdPercent: pids.length ? ((cpuSeconds(pids) - w0) / wall) * 100 : NaN,
+      nodePercent: (nodeSeconds / wall) * 100,
+      workerdPercent: (workerdSeconds / wall) * 100,
+      otherPercent: pids.length ? Math.max(0, ((machineSeconds - nodeSeconds - workerdSeconds) / wall) * 100) : NaN,
     };
   };
 }

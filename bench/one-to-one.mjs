@@ -343,6 +343,7 @@ function seqCheck() {
   let outOfOrder = 0;
   const samples = [];
   for (const dev of devices) {
+    dev.gapSeqs = [];
     const seqs = Int32Array.from([...dev.pushedSeqs, ...dev.ownSeqs]).sort();
     let expect = 1;
     for (const s of seqs) {
@@ -351,6 +352,9 @@ function seqCheck() {
       } else {
         if (s > expect) {
           gaps += s - expect;
+          for (let m = expect; m < s && dev.gapSeqs.length < 1000; m++) {
+            dev.gapSeqs.push(m);
+          }
           if (samples.length < 5) {
             samples.push(`device ${dev.deviceId} (user ${dev.userId}): missing seq ${expect}${s - 1 > expect ? `..${s - 1}` : ""}`);
           }
@@ -408,7 +412,7 @@ function report(p, { cpuLoad, drainMs, loop, pids }) {
     unknownPushes: p.unknown,
     drainMs,
     eventLoopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
-    cpu: { nodePercent: cpuLoad.nodePercent, workerdPercent: cpuLoad.workerdPercent },
+    cpu: { nodePercent: cpuLoad.nodePercent, workerdPercent: cpuLoad.workerdPercent, otherPercent: cpuLoad.otherPercent },
     workerdRssMB: pids.length ? rssBytes(pids) / 2 ** 20 : NaN,
     timeline: opts.timeline ? Array.from(p.timeline, (t) => summarize(t ?? [])) : undefined,
     errorSamples: Object.fromEntries(p.errorSamples),
@@ -430,10 +434,10 @@ function printResult(r) {
   console.log(`  latency sender's 2nd p50 ${fmt(ol.p50)}  p95 ${fmt(ol.p95)}  p99 ${fmt(ol.p99)}  max ${fmt(ol.max)} ms`);
   console.log(`  send -> reply        p50 ${fmt(sl.p50)}  p95 ${fmt(sl.p95)}  p99 ${fmt(sl.p99)}  max ${fmt(sl.max)} ms`);
   if (r.lost + r.lostWithoutReply > 0) {
-    console.log(`  missing after drain  ${r.lost + r.lostWithoutReply} deliveries: ${r.arrivedAfterDrain} arrived later (within ${fmt(r.lateWaitMs / 1000)} s more), ${r.neverArrived} never`);
+    console.log(`  missing after drain  ${r.lost + r.lostWithoutReply} deliveries: ${r.arrivedAfterDrain} arrived later (within ${fmt(r.lateWaitMs / 1000)} s more), ${r.neverArrived} still missing then`);
   }
   console.log(`  lost ${r.lost}  duplicated ${r.duplicated}  errors ${r.errors}  no reply by the drain ${r.noReply}${r.lostWithoutReply ? ` (${r.lostWithoutReply} deliveries of unanswered sends missing)` : ""}${r.unansweredAtEnd ? `, ${r.unansweredAtEnd} never answered` : ""}  wrong device ${r.wrongDevice}  unknown pushes ${r.unknownPushes}`);
-  console.log(`  cpu                  node (client + miniflare) ${fmt(r.cpu.nodePercent, 0)}%  workerd ${fmt(r.cpu.workerdPercent, 0)}%  (of one core; ${fmt(r.workerdRssMB, 0)} MB workerd RSS)`);
+  console.log(`  cpu                  node (client + miniflare) ${fmt(r.cpu.nodePercent, 0)}%  workerd ${fmt(r.cpu.workerdPercent, 0)}%  other processes ${fmt(r.cpu.otherPercent, 0)}%  (% of one core; ${fmt(r.workerdRssMB, 0)} MB workerd RSS)`);
   console.log(`  client event loop    delay p99 ${fmt(r.eventLoopDelayMs.p99)} ms  max ${fmt(r.eventLoopDelayMs.max)} ms; drain ${fmt(r.drainMs, 0)} ms`);
   if (r.timeline) {
     console.log("  timeline (by second of sending): second deliveries p50 p99 max");
@@ -593,7 +597,46 @@ async function main() {
       }
     });
     const seq = seqCheck();
-    console.log(`\nseq check (all phases, ${devices.length} devices): gaps ${seq.gaps}, repeated seqs ${seq.repeats}, pushes out of order ${seq.outOfOrder}, stored after the last seq seen but never pushed ${storedNotPushed}, unexpected socket closes ${unexpectedCloses}`);
+    // A gap is either this device's own send whose reply never came (its seq is then unknown
+    // here; own sends are not pushed back to the sending device) or a copy never pushed to it.
+    // Fetch the missing seqs (at most 200 syncs) and tell them apart.
+    seq.gapsOwnUnanswered = 0;
+    seq.gapsNeverPushed = 0;
+    seq.gapsUnchecked = 0;
+    let syncBudget = 200;
+    for (const dev of devices) {
+      for (const missing of dev.gapSeqs) {
+        if (syncBudget <= 0 || dev.sock.closed) {
+          continue;
+        }
+        syncBudget--;
+        try {
+          const page = await dev.sock.syncPage(missing - 1, 1, 30_000);
+          const m = page.messages[0];
+          if (!m || m.seq !== missing) {
+            // seq 0 asks "after the highest ack", so seq 1 cannot be fetched once a device acked
+            if (missing > 1) {
+              seq.gapsHoles = (seq.gapsHoles ?? 0) + 1;
+              if (seq.samples.length < 10) {
+                seq.samples.push(`device ${dev.deviceId} (user ${dev.userId}): seq ${missing} is not in the inbox (sync after ${missing - 1} returned ${m ? `seq ${m.seq}` : "nothing"})`);
+              }
+            }
+          } else if (m.sender.deviceId === dev.deviceId || dev.seen.has(m.clientMsgId)) {
+            seq.gapsOwnUnanswered++; // own send without reply, or pushed after all (late)
+          } else {
+            seq.gapsNeverPushed++;
+            if (seq.samples.length < 10) {
+              seq.samples.push(`device ${dev.deviceId} (user ${dev.userId}): seq ${missing} stored (${m.clientMsgId}) but never pushed to it`);
+            }
+          }
+        } catch {
+          // counted as not checked
+        }
+      }
+    }
+    seq.gapsHoles ??= 0;
+    seq.gapsUnchecked = seq.gaps - seq.gapsOwnUnanswered - seq.gapsNeverPushed - seq.gapsHoles;
+    console.log(`\nseq check (all phases, ${devices.length} devices): gaps ${seq.gaps} (${seq.gapsOwnUnanswered} own sends whose reply never came or pushed late, ${seq.gapsNeverPushed} stored but never pushed, ${seq.gapsHoles} not in the inbox, ${seq.gapsUnchecked} not checked), repeated seqs ${seq.repeats}, pushes out of order ${seq.outOfOrder}, stored after the last seq seen but never pushed ${storedNotPushed}, unexpected socket closes ${unexpectedCloses}`);
     for (const s of seq.samples) {
       console.log(`  ${s}`);
     }
