@@ -12,15 +12,15 @@ import { AlarmClock } from "../shared/alarm";
 import { readLimits, type Limits } from "../shared/limits";
 import { encodeOutput } from "../user-inbox/frames";
 import { closeIdleSockets, closeWith, pushToDevices, readAttachment, sendQuietly, writeAttachment } from "../user-inbox/sockets";
-import { CatchUp, type RoomItem } from "./catch-up";
+import { CatchUp, offerBatch, type RoomItem } from "./catch-up";
 
 export class RoomShard extends DurableObject<Env> {
   readonly #roomId: number;
   readonly #shard: number;
   readonly #limits: Limits;
   readonly #alarm: AlarmClock;
-  /** Sockets whose replay is being fetched. */
-  readonly #catchingUp = new Map<WebSocket, CatchUp>();
+  /** Sockets at a replay seam (see CatchUp). */
+  readonly #catchUps = new Map<WebSocket, CatchUp>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -36,11 +36,7 @@ export class RoomShard extends DurableObject<Env> {
   /** Writes a broadcast batch to every socket; resolves how many sockets the shard holds. */
   roomBatch(_roomId: number, items: RoomItem[]): number {
     const sockets = this.ctx.getWebSockets();
-    const live = this.#catchingUp.size === 0 ? sockets : sockets.filter((ws) => !this.#catchingUp.has(ws));
-    pushToDevices(live, items.map((item) => item.body));
-    for (const catchUp of this.#catchingUp.values()) {
-      items.forEach((item) => catchUp.hold(item));
-    }
+    offerBatch(sockets, this.#catchUps, items, (targets, batch) => pushToDevices(targets, batch.map((item) => item.body)));
     return sockets.length;
   }
 
@@ -96,13 +92,13 @@ export class RoomShard extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.#catchingUp.delete(ws);
+    this.#catchUps.delete(ws);
     closeWith(ws, code === 1005 || code === 1006 ? 1000 : code, "");
     await this.#report();
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#catchingUp.delete(ws);
+    this.#catchUps.delete(ws);
     await this.#report();
   }
 
@@ -117,16 +113,15 @@ export class RoomShard extends DurableObject<Env> {
 
   /** Sends the kept messages from `fromSeq`, then what arrived meanwhile, each once. */
   async #replay(ws: WebSocket, fromSeq: number): Promise<void> {
-    const catchUp = new CatchUp();
-    this.#catchingUp.set(ws, catchUp);
+    const catchUp = new CatchUp(fromSeq);
+    this.#catchUps.set(ws, catchUp);
     try {
       const replay = await chatRoom(this.env, this.#roomId).replay(fromSeq);
       pushToDevices([ws], catchUp.finish(replay).map((item) => item.body));
     } catch (err) {
+      this.#catchUps.delete(ws);
       console.warn(`RoomShard:${this.#roomId}/${this.#shard} replay failed`, err);
       closeWith(ws, 1011, "replay failed; subscribe again");
-    } finally {
-      this.#catchingUp.delete(ws);
     }
   }
 

@@ -8,7 +8,7 @@ import { AppError } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import type { Env } from "../../workers/env";
 import { chatRoom } from "../../workers/stubs";
-import { CatchUp, type RoomItem } from "../chat-room/catch-up";
+import { CatchUp, offerBatch, type RoomItem } from "../chat-room/catch-up";
 import { roomMessageBody } from "../chat-room/chat-room";
 import type { Limits } from "../shared/limits";
 import type { SenderProfile } from "./send";
@@ -19,7 +19,7 @@ export class RoomSubscriptions {
   readonly #env: Env;
   readonly #userId: number;
   readonly #targetKey: string;
-  /** Sockets whose room replay is being fetched. */
+  /** Sockets at a room replay seam (see CatchUp). */
   readonly #catchUps = new Map<WebSocket, CatchUp>();
 
   constructor(ctx: DurableObjectState, env: Env, userId: number) {
@@ -45,11 +45,7 @@ export class RoomSubscriptions {
   /** Writes a broadcast batch to the sockets subscribed to `roomId`; returns how many there are. */
   batch(roomId: number, items: RoomItem[]): number {
     const subscribed = this.#ctx.getWebSockets().filter((ws) => readAttachment(ws)?.roomId === roomId);
-    pushToDevices(subscribed.filter((ws) => !this.#catchUps.has(ws)), items.map((item) => item.body));
-    for (const ws of subscribed) {
-      const catchUp = this.#catchUps.get(ws);
-      items.forEach((item) => catchUp?.hold(item));
-    }
+    offerBatch(subscribed, this.#catchUps, items, (targets, batch) => pushToDevices(targets, batch.map((item) => item.body)));
     return subscribed.length;
   }
 
@@ -72,7 +68,7 @@ export class RoomSubscriptions {
       return;
     }
     // Held before the room knows this target, so no live message can slip past the replay.
-    const catchUp = fromSeq > 0 ? new CatchUp() : null;
+    const catchUp = fromSeq > 0 ? new CatchUp(fromSeq) : null;
     if (catchUp) {
       this.#catchUps.set(ws, catchUp);
     }
@@ -105,7 +101,6 @@ export class RoomSubscriptions {
       }
     } catch (err) {
       console.warn(`${this.#targetKey}: room ${roomId} replay failed`, err);
-    } finally {
       if (this.#catchUps.get(ws) === catchUp) {
         this.#catchUps.delete(ws);
       }

@@ -15,6 +15,7 @@ import type { Env } from "../../workers/env";
 import { chatRoom, groupChat, presence, userInbox } from "../../workers/stubs";
 import type { RoomItem } from "../chat-room/catch-up";
 import { AlarmClock } from "../shared/alarm";
+import { Coalescer } from "../shared/coalescer";
 import { EventOutbox, eventsConfig } from "../shared/event-outbox";
 import { readLimits, type Limits } from "../shared/limits";
 import { migrate } from "../shared/migrate";
@@ -47,8 +48,7 @@ export class UserInbox extends DurableObject<Env> {
   #retryDelay = RETRY_MIN_MS;
   readonly #peers: Peers;
   readonly #rooms: RoomSubscriptions;
-  /** Deliveries waiting for the next batched write (see deliver). */
-  readonly #deliveries: { items: DeliveryItem[]; resolve: (seqs: number[]) => void; reject: (err: unknown) => void }[] = [];
+  readonly #deliveries = new Coalescer<DeliveryItem[], number[]>((batch) => this.#applyDeliveries(batch));
   /** Sends run one after another, so the seq order is the order requests arrived in. */
   #sendChain: Promise<unknown> = Promise.resolve();
 
@@ -119,13 +119,7 @@ export class UserInbox extends DurableObject<Env> {
    * Deliveries that arrive together are applied in one transaction (one commit, not one each).
    */
   deliver(items: DeliveryItem[]): Promise<number[]> {
-    return new Promise((resolve, reject) => {
-      this.#deliveries.push({ items, resolve, reject });
-      if (this.#deliveries.length === 1) {
-        // Let deliveries already queued for this object join the batch before it is written.
-        setTimeout(() => this.#applyDeliveries(), 0);
-      }
-    });
+    return this.#deliveries.add(items);
   }
 
   /** Pushes to a room for an authenticated device, this user as sender (gim LogicExt.PushRoom). */
@@ -354,26 +348,20 @@ export class UserInbox extends DurableObject<Env> {
     return seq;
   }
 
-  #applyDeliveries(): void {
-    const batch = this.#deliveries.splice(0);
+  /** Applies a batch of deliveries in one transaction, then pushes the new messages. */
+  #applyDeliveries(batch: DeliveryItem[][]): number[][] {
     const now = Date.now();
     const fresh: { body: Uint8Array; fromDeviceId: number }[] = [];
-    let results: number[][];
-    try {
-      results = this.#transaction(() => {
-        this.#outbox.deleteDelivered();
-        return batch.map(({ items }) => items.map((item) => this.#apply(item, now, fresh)));
-      });
-    } catch (err) {
-      batch.forEach((delivery) => delivery.reject(err));
-      return;
-    }
-    batch.forEach((delivery, i) => delivery.resolve(results[i] ?? []));
+    const results = this.#transaction(() => {
+      this.#outbox.deleteDelivered();
+      return batch.map((items) => items.map((item) => this.#apply(item, now, fresh)));
+    });
     this.#events.kick();
     const sockets = this.ctx.getWebSockets();
     for (const { body, fromDeviceId } of fresh) {
       pushToDevices(sockets, [body], fromDeviceId);
     }
+    return results;
   }
 
   /** Stores one delivered copy unless its message id is already here; returns its seq. */
@@ -395,12 +383,9 @@ export class UserInbox extends DurableObject<Env> {
 
   /** Records the events of a stored message (inside its transaction), when events are on. */
   #messageEvents(seq: number, msgId: string, body: Uint8Array): void {
-    if (!this.#events.enabled) {
-      return;
-    }
-    const offline = this.#stmts.devices().filter((d) => this.ctx.getWebSockets(deviceTag(d.device_id)).length === 0);
-    for (const [type, data] of messageEvents(this.#userId, seq, msgId, body, offline)) {
-      this.#events.add(type, data);
+    if (this.#events.enabled) {
+      const offline = this.#stmts.devices().filter((d) => this.ctx.getWebSockets(deviceTag(d.device_id)).length === 0);
+      messageEvents(this.#userId, seq, msgId, body, offline).forEach(([type, data]) => this.#events.add(type, data));
     }
   }
 
