@@ -1,8 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
-// Projects: "workers" runs inside workerd (real Durable Objects and D1 under miniflare); "node"
-// and "relay" run plain Node tests against a real local server (scripts/local-server.mjs).
+// Projects: "workers" runs inside workerd (real Durable Objects and D1 under miniflare); "relay",
+// "clients" (SDK, CLI, web page in Chromium) and "node" run plain Node tests against a real local
+// server (scripts/local-server.mjs).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
@@ -40,6 +41,16 @@ export default defineConfig(async () => {
             environment: "node",
             globalSetup: ["./test/node/global-setup.ts"],
             testTimeout: 30_000,
+            hookTimeout: 60_000,
+          },
+        },
+        {
+          test: {
+            name: "clients",
+            include: ["test/sdk/**/*.test.ts", "test/browser/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["./test/sdk/global-setup.ts"],
+            testTimeout: 60_000,
             hookTimeout: 60_000,
           },
         },

@@ -151,7 +151,8 @@ export class GroupFanout {
     try {
       for (let userId = this.#queue.shift(); userId !== undefined; userId = this.#queue.shift()) {
         this.#queued.delete(userId);
-        await this.deliverTo(userId).catch(() => {
+        await this.deliverTo(userId).catch((err: unknown) => {
+          console.warn(`group fan-out to user ${userId} failed; the alarm retries`, err);
           this.#failed = true;
         });
       }
