@@ -7,7 +7,7 @@
 // secret and checked here (HMAC-SHA256 over "<timestamp>.<body>", replays refused); every answer
 // is signed the same way, because gim checks it.
 //
-// Environment: PORT (default 9090; 0 = any free port), BUSINESS_SECRET (required),
+// Environment: PORT (default 9300; 0 = any free port), BUSINESS_SECRET (required),
 // DATA_FILE (optional JSON file that keeps users, tokens and events across restarts).
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,7 +19,7 @@ if (!SECRET) {
   console.error("BUSINESS_SECRET is required");
   process.exit(2);
 }
-const PORT = Number(process.env.PORT ?? 9090);
+const PORT = Number(process.env.PORT ?? 9300);
 const DATA_FILE = process.env.DATA_FILE;
 const WINDOW_MS = 5 * 60_000;
 const MAX_BODY = 1024 * 1024;
