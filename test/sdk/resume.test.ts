@@ -47,6 +47,12 @@ function trackedWebSocket(sockets: WebSocket[]): WebSocketConstructor {
   } as unknown as WebSocketConstructor;
 }
 
+/** Cuts a side's socket once it is open (a cut of a socket already closing would change nothing). */
+async function cutOpenSocket(sockets: WebSocket[]): Promise<void> {
+  const open = await waitFor(() => sockets.find((ws, i) => i === sockets.length - 1 && ws.readyState === WebSocket.OPEN), "an open socket", 60_000);
+  open.terminate();
+}
+
 /** A new device of the user with this phone number, connected. */
 async function client(phone: string, sockets: WebSocket[] = []): Promise<GimClient> {
   const c = newClient({ baseUrl: server.url, WebSocket: trackedWebSocket(sockets), reconnectMinDelayMs: 20, reconnectMaxDelayMs: 500 });
@@ -89,25 +95,24 @@ it("delivers 1,000 messages exactly once and in order through random socket cuts
   expect([alice.lastSeq, bob.lastSeq]).toEqual([0, 0]);
   const atAlice = recordMessages(alice);
   const atBob = recordMessages(bob);
-  let reconnects = 0;
-  bob.on("synced", () => (reconnects += 1));
 
   // Chaos: cut one side's current socket every 50-250 ms (terminate: no close frame, like a dead link).
   let chaos = true;
   const cuts = (async () => {
-    let cut = 0;
-    while (chaos) {
+    for (let cut = 0; chaos; cut++) {
       await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
-      const sockets = cut++ % 2 === 0 ? bobSockets : aliceSockets;
-      sockets.at(-1)?.terminate();
+      (cut % 2 === 0 ? bobSockets : aliceSockets).at(-1)?.terminate();
     }
-    return cut;
   })();
 
   // The server restarts once mid-stream: the sends after the 400th are made while it is down or starting.
   let restart: Promise<void> = Promise.resolve();
   const sends = new Set<Promise<unknown>>();
   for (let i = 0; i < TOTAL; i++) {
+    if (i % 100 === 50) {
+      // Besides the random cuts, five sure ones on each side while messages flow.
+      await cutOpenSocket(i % 200 === 50 ? bobSockets : aliceSockets);
+    }
     if (i === 400) {
       restart = (async () => {
         await server.stop();
@@ -128,14 +133,14 @@ it("delivers 1,000 messages exactly once and in order through random socket cuts
     `alice: ${atAlice.length} messages, seq ${alice.lastSeq}, ${alice.state}, missing ${missing(atAlice)}, ${alice.pendingSends} sends pending)`;
   await waitFor(() => atBob.length >= TOTAL && atAlice.length >= TOTAL, "1,000 messages on both sides", 120_000, progress);
   chaos = false;
-  const cutCount = await cuts;
+  await cuts;
 
   // One more reconnect and full sync on each side: nothing may arrive twice.
   const settled = (c: GimClient) => new Promise<void>((resolve) => c.on("synced", () => resolve()));
   const bobSettled = settled(bob);
   const aliceSettled = settled(alice);
-  bobSockets.at(-1)?.terminate();
-  aliceSockets.at(-1)?.terminate();
+  await cutOpenSocket(bobSockets);
+  await cutOpenSocket(aliceSockets);
   await Promise.all([bobSettled, aliceSettled]);
 
   const expected = Array.from({ length: TOTAL }, (_, i) => `m${i}`);
@@ -143,8 +148,9 @@ it("delivers 1,000 messages exactly once and in order through random socket cuts
   expect(atAlice.map(textOf)).toEqual(expected);
   expect(atBob.map((m) => m.seq)).toEqual(Array.from({ length: TOTAL }, (_, i) => WARM_UP + i + 1));
   expect(atAlice.map((m) => m.seq)).toEqual(Array.from({ length: TOTAL }, (_, i) => WARM_UP + i + 1));
-  expect(cutCount).toBeGreaterThan(4);
-  expect(reconnects).toBeGreaterThan(2);
+  // Each sure cut closed an open socket, so each side opened at least 1 + 5 + 1 sockets.
+  expect(bobSockets.length).toBeGreaterThanOrEqual(7);
+  expect(aliceSockets.length).toBeGreaterThanOrEqual(7);
   alice.disconnect();
   bob.disconnect();
 });
