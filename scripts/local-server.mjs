@@ -4,7 +4,7 @@
 import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
@@ -61,7 +61,10 @@ async function applyMigrations(db) {
  * vars (extra Worker variables), quiet.
  */
 export async function startLocalServer({ host = "127.0.0.1", port = 8787, stateDir = join(root, ".wrangler/state/v3"), vars = {}, quiet = false } = {}) {
-  const scriptPath = await bundleWorker(join(root, ".wrangler/local"));
+  // A folder per start: servers started in parallel (test projects) never share a bundle file.
+  mkdirSync(join(root, ".wrangler/local"), { recursive: true });
+  const buildDir = mkdtempSync(join(root, ".wrangler/local/build-"));
+  const scriptPath = await bundleWorker(buildDir);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
   const mf = new Miniflare({
     ...workerOptions,
@@ -77,5 +80,9 @@ export async function startLocalServer({ host = "127.0.0.1", port = 8787, stateD
   });
   const url = await mf.ready;
   const migrations = await applyMigrations(await mf.getD1Database("DB"));
-  return { url: url.toString().replace(/\/$/, ""), mf, migrations, stateDir, stop: () => mf.dispose() };
+  const stop = async () => {
+    await mf.dispose();
+    rmSync(buildDir, { recursive: true, force: true });
+  };
+  return { url: url.toString().replace(/\/$/, ""), mf, migrations, stateDir, stop };
 }

