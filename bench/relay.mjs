@@ -363,17 +363,25 @@ function workerdPids() {
   }
   return found;
 }
+/** CPU seconds the whole machine spent busy (all cores), from /proc/stat. */
+function machineBusy() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
+}
 function cpuNow(start) {
-  const sample = { at: now(), self: process.cpuUsage(), workerd: workerdPids().reduce((s, pid) => s + procStat(pid).cpu, 0), relay: relayChild ? procStat(relayChild.pid).cpu : 0 };
+  const sample = { at: now(), self: process.cpuUsage(), workerd: workerdPids().reduce((s, pid) => s + procStat(pid).cpu, 0), relay: relayChild ? procStat(relayChild.pid).cpu : 0, machine: machineBusy() };
   if (!start) {
     return sample;
   }
   const wall = (sample.at - start.at) / 1000;
   const self = process.cpuUsage(start.self);
+  const ours = (self.user + self.system) / 1e6 + (sample.workerd - start.workerd) + (sample.relay - start.relay);
   return {
     nodePercent: ((self.user + self.system) / 1e6 / wall) * 100,
     workerdPercent: ((sample.workerd - start.workerd) / wall) * 100,
     relayChildPercent: relayChild ? ((sample.relay - start.relay) / wall) * 100 : null,
+    /** Everything else on the machine (other people's processes), % of one core. */
+    otherPercent: Math.max(0, ((sample.machine - start.machine - ours) / wall) * 100),
   };
 }
 
@@ -529,7 +537,7 @@ function printLoad(r) {
   console.log(`  latency           p50 ${fmt(r.latency.p50)} ms  p95 ${fmt(r.latency.p95)} ms  p99 ${fmt(r.latency.p99)} ms  max ${fmt(r.latency.max)} ms`);
   console.log(`  lost ${r.lost} (within ${opts.drain} s of the end; ${r.late} arrived later, ${r.never} never)  duplicated ${r.duplicates}  errors ${r.errors}  unknown ${r.unknown}`);
   const relayCpu = r.cpu.relayChildPercent === null ? "" : `  relay child ${fmt(r.cpu.relayChildPercent)}%`;
-  console.log(`  cpu               node ${fmt(r.cpu.nodePercent)}%  workerd ${fmt(r.cpu.workerdPercent)}%${relayCpu} (of one core); client loop delay p99 ${fmt(r.loopDelayP99)} ms`);
+  console.log(`  cpu               node ${fmt(r.cpu.nodePercent)}%  workerd ${fmt(r.cpu.workerdPercent)}%${relayCpu}  other processes ${fmt(r.cpu.otherPercent)}% (of one core); client loop delay p99 ${fmt(r.loopDelayP99)} ms`);
 }
 
 function printComparison(load, title) {

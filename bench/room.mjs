@@ -38,6 +38,8 @@ const USAGE = `usage: node bench/room.mjs [options]
   --step-seconds S     seconds per step (default 10)
   --push-all N         user sockets (/ws) for push-to-all (default: --subscribers; 0 skips the phase)
   --push-all-repeats N PushAll calls, one after another (default 3)
+  --push-all-gap S     pause before each PushAll call (default 2; the first waits this long after
+                       the last socket opened)
   --keep-room-sockets  keep the room sockets open during push-all (default: close them first)
   --concurrency N      RegisterDevice/SignIn calls in flight (default 16)
   --open-concurrency N WebSocket upgrades in flight (default 32)
@@ -69,6 +71,7 @@ const opts = parseArgs(
     "step-seconds": 10,
     "push-all": -1,
     "push-all-repeats": 3,
+    "push-all-gap": 2,
     "keep-room-sockets": false,
     concurrency: 16,
     "open-concurrency": 32,
@@ -106,6 +109,9 @@ if (!["socket", "http"].includes(opts["send-via"])) {
 }
 if (!(opts["push-all-repeats"] >= 1 && opts["push-all-repeats"] <= 20)) {
   throw new Error("--push-all-repeats must be 1..20");
+}
+if (!(opts["push-all-gap"] >= 0 && opts["push-all-gap"] <= 300)) {
+  throw new Error("--push-all-gap must be 0..300");
 }
 const STEPS = opts.steps.split(",").map(Number).filter((n) => n > 0 && n <= 1000).slice(0, 30);
 const PT = pb.PackageType;
@@ -766,8 +772,8 @@ async function runPushAll(devices) {
   const openMs = now() - o0;
   log(`push-all: ${n} user sockets open in ${fmt(openMs / 1000)} s (${fmt(n / (openMs / 1000), 0)}/s); client fds ${openFds()}`);
   results.setup.userSocketsOpenMs = openMs;
-  await sleep(2_000);
   for (let index = 0; index < opts["push-all-repeats"]; index++) {
+    await sleep(opts["push-all-gap"] * 1000);
     await waitForQuietOthers(`push-all #${index + 1}`);
     const round = { index, at: new Float64Array(n), got: 0, duplicates: 0, lastAt: 0 };
     currentRound = round;
@@ -820,7 +826,6 @@ async function runPushAll(devices) {
         ` (per device p50 ${fmt(r.perDevice.p50, 0)} ms p99 ${fmt(r.perDevice.p99, 0)} ms); PushAll answered after ${fmt(httpMs, 0)} ms${httpError ? ` with ERROR ${httpError}` : ""}; duplicates ${r.duplicates}` +
         `; cpu workerd ${fmt(cpu.workerdPercent, 0)}% (busiest thread ${fmt(cpu.workerdBusiestThreadPercent, 0)}%) node ${fmt(cpu.nodePercent, 0)}% other ${fmt(cpu.otherPercent, 0)}%; load ${fmt(loadBefore, 2)}`,
     );
-    await sleep(1_000);
   }
   currentRound = null;
   results.pushAllExtra = { unknownPushes: pushAllUnknown, unexpectedCloses: pushAllCloses };

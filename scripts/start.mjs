@@ -13,7 +13,8 @@ const server = await startLocalServer({
 let relay = null;
 if (process.env.RELAY !== "off") {
   const { loadConfig, startRelay } = await loadRelay();
-  relay = await startRelay({ ...loadConfig({ ...process.env, WORKER_URL: server.url }), workerUrl: server.url });
+  // Loopback unless RELAY_HOST says otherwise: with the local sign-in code, the relay must not face a network.
+  relay = await startRelay(loadConfig({ RELAY_HOST: "127.0.0.1", ...process.env, WORKER_URL: server.url }));
 }
 const ws = server.url.replace(/^http/, "ws");
 const relayLines = relay
