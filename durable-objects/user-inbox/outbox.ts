@@ -89,6 +89,9 @@ export class Outbox {
         return false;
       }
       this.#deliveredUpTo.set(targetUserId, last.id);
+      if (rows.length < BATCH_ROWS) {
+        return true; // that was all; rows written meanwhile set #wanted and drain loops again
+      }
     }
   }
 }

@@ -53,4 +53,32 @@ export const INBOX_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 4,
+    name: "fewer pages per send",
+    sql: `
+      -- Each send writes these tables in its transaction: a WITHOUT ROWID table is one b-tree
+      -- (not a table plus its primary key index), and the outbox no longer updates
+      -- sqlite_sequence on every insert (ids may restart once it is empty, which is harmless:
+      -- an id is only remembered while its row exists).
+      CREATE TABLE sent_v4 (
+        client_msg_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO sent_v4 (client_msg_id, seq, created_at) SELECT client_msg_id, seq, created_at FROM sent;
+      DROP TABLE sent;
+      ALTER TABLE sent_v4 RENAME TO sent;
+      CREATE TABLE outbox_v4 (
+        id INTEGER PRIMARY KEY,
+        target_user_id INTEGER NOT NULL,
+        msg_id TEXT NOT NULL,
+        body BLOB NOT NULL
+      );
+      INSERT INTO outbox_v4 (id, target_user_id, msg_id, body) SELECT id, target_user_id, msg_id, body FROM outbox;
+      DROP TABLE outbox;
+      ALTER TABLE outbox_v4 RENAME TO outbox;
+      CREATE INDEX idx_outbox_target ON outbox (target_user_id, id);
+    `,
+  },
 ];

@@ -25,6 +25,13 @@ export function createStatements(sql: SqlStorage) {
     insertMessage(seq: number, msgId: string, body: Uint8Array, now: number): void {
       sql.exec("INSERT INTO messages (seq, msg_id, body, created_at) VALUES (?, ?, ?, ?)", seq, msgId, body, now);
     },
+    /** Inserts unless a message with this msg_id is already here; true when inserted. */
+    insertMessageIfNew(seq: number, msgId: string, body: Uint8Array, now: number): boolean {
+      return (
+        sql.exec("INSERT INTO messages (seq, msg_id, body, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING", seq, msgId, body, now)
+          .rowsWritten > 0
+      );
+    },
     seqOfMessage(msgId: string): number | undefined {
       return sql.exec<{ seq: number }>("SELECT seq FROM messages WHERE msg_id = ?", msgId).toArray()[0]?.seq;
     },

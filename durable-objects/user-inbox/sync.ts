@@ -4,11 +4,10 @@ import { framedLength, syncOutputBytes } from "./message-bytes";
 import type { Statements } from "./statements";
 
 /**
- * An encoded pb.SyncOutput of the messages after `seq` (0 = after the highest device ack): at most
- * `limit` (default SYNC_PAGE_LIMIT, capped at SYNC_PAGE_MAX) and SYNC_REPLY_MAX_BYTES, at least one.
+ * An encoded pb.SyncOutput of the messages after seq `from`: at most `limit` (default
+ * SYNC_PAGE_LIMIT, capped at SYNC_PAGE_MAX) and SYNC_REPLY_MAX_BYTES, at least one.
  */
-export function syncPage(stmts: Statements, limits: Limits, seq: number, limit: number): Uint8Array {
-  const from = seq > 0 ? seq : stmts.maxAck();
+export function syncPage(stmts: Statements, limits: Limits, from: number, limit: number): Uint8Array {
   const pageSize = Math.min(Math.max(limit > 0 ? limit : limits.SYNC_PAGE_LIMIT, 1), limits.SYNC_PAGE_MAX);
   const rows = stmts.messagesAfter(from, pageSize + 1);
   const bodies: ArrayBuffer[] = [];

@@ -15,13 +15,10 @@ import type { Env } from "../../workers/env";
 import { chatRoom, groupChat, presence, userInbox } from "../../workers/stubs";
 import type { RoomItem } from "../chat-room/catch-up";
 import { AlarmClock } from "../shared/alarm";
-import { Coalescer } from "../shared/coalescer";
 import { EventOutbox, eventsConfig } from "../shared/event-outbox";
 import { readLimits, type Limits } from "../shared/limits";
 import { migrate } from "../shared/migrate";
 import { dispatchFrame } from "./dispatch";
-import { messageEvents } from "./events";
-import { withSeq } from "./message-bytes";
 import { Outbox, type DeliveryItem } from "./outbox";
 import { Peers } from "./peers";
 import { openSockets, RoomSubscriptions } from "./room-subscriptions";
@@ -31,25 +28,28 @@ import { closeIdleSockets, closeWith, deviceTag, pushToDevices, readAttachment, 
 import { createStatements, type Statements } from "./statements";
 import { syncPage } from "./sync";
 import { checkToken } from "./tokens";
+import { InboxWrites } from "./writes";
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
-/** Safety net: if the immediate delivery of a new outbox row is lost with the object, the alarm retries. */
-const OUTBOX_ALARM_MS = 5_000;
 
 export class UserInbox extends DurableObject<Env> {
   readonly #stmts: Statements;
   readonly #limits: Limits;
   readonly #outbox: Outbox;
   readonly #userId: number;
-  #lastSeq: number;
+  readonly #writes: InboxWrites;
   readonly #alarm: AlarmClock;
   readonly #events: EventOutbox;
   #retryDelay = RETRY_MIN_MS;
   readonly #peers: Peers;
   readonly #rooms: RoomSubscriptions;
-  readonly #deliveries = new Coalescer<DeliveryItem[], number[]>((batch) => this.#applyDeliveries(batch));
-  /** Sends run one after another, so the seq order is the order requests arrived in. */
+  /** Stubs of the inboxes this one delivers to, reused (a stub per call costs a lookup each). */
+  readonly #peerInboxes = new Map<number, ReturnType<typeof userInbox>>();
+  /**
+   * Sends are prepared one after another (checks, profile, business hook) and queued for writing
+   * in that order, so the seq order is the order requests arrived in.
+   */
   #sendChain: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -58,19 +58,26 @@ export class UserInbox extends DurableObject<Env> {
     migrate(ctx.storage.sql, INBOX_MIGRATIONS);
     this.#stmts = createStatements(ctx.storage.sql);
     this.#limits = readLimits(env);
-    this.#lastSeq = this.#stmts.lastSeq();
-    this.#outbox = new Outbox(this.#stmts, (target, items) => userInbox(this.env, target).deliver(items));
+    this.#outbox = new Outbox(this.#stmts, (target, items) => this.#deliverTo(target, items));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.#alarm = new AlarmClock(ctx.storage);
     void ctx.blockConcurrencyWhile(() => this.#alarm.load());
     this.#events = new EventOutbox(ctx.storage.sql, eventsConfig(env), `u${this.#userId}`, (at) => this.#armAlarm(at));
+    this.#writes = new InboxWrites({
+      ctx,
+      stmts: this.#stmts,
+      outbox: this.#outbox,
+      events: this.#events,
+      userId: this.#userId,
+      armAlarm: (at) => this.#armAlarm(at),
+    });
     this.#peers = new Peers(env, this.#userId);
     this.#rooms = new RoomSubscriptions(ctx, env, this.#userId);
   }
 
   /** Stores the token of one device (a new sign-in replaces that device's token only). */
   issueToken(deviceId: number, tokenHash: string, expiresAt: number, brandPushId = ""): void {
-    this.#transaction(() => {
+    this.#writes.transaction(() => {
       this.#stmts.putToken(deviceId, tokenHash, expiresAt);
       this.#stmts.upsertDevice(deviceId, brandPushId || null, Date.now());
     });
@@ -108,9 +115,9 @@ export class UserInbox extends DurableObject<Env> {
 
   /** Step one of a send: the sender's copy, its dedup record and its outbox row in one transaction. */
   persistSend(deviceId: number, req: pb.SendMessageReq): Promise<number> {
-    const run = this.#sendChain.then(() => this.#persistSend(deviceId, req));
-    this.#sendChain = run.catch(() => undefined);
-    return run;
+    const prepared = this.#sendChain.then(() => this.#prepareSend(deviceId, req));
+    this.#sendChain = prepared.catch(() => undefined);
+    return prepared.then((step) => step.seq);
   }
 
   /**
@@ -119,7 +126,7 @@ export class UserInbox extends DurableObject<Env> {
    * Deliveries that arrive together are applied in one transaction (one commit, not one each).
    */
   deliver(items: DeliveryItem[]): Promise<number[]> {
-    return this.#deliveries.add(items);
+    return this.#writes.write({ kind: "deliver", items });
   }
 
   /** Pushes to a room for an authenticated device, this user as sender (gim LogicExt.PushRoom). */
@@ -177,7 +184,7 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     const format = new URL(request.url).searchParams.get("format") === "json" ? "json" : "binary";
     writeAttachment(server, { v: 1, deviceId, format, connectedAt: now, lastSeenAt: now });
-    this.#transaction(() => {
+    this.#writes.transaction(() => {
       this.#stmts.upsertDevice(deviceId, null, now);
       this.#events.add("device.online", { user_id: this.#userId, device_id: deviceId });
     });
@@ -218,7 +225,7 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     await this.#events.flush();
     const delivered = await this.#outbox.drainAll();
-    this.#transaction(() => this.#outbox.deleteDelivered());
+    this.#writes.transaction(() => this.#outbox.deleteDelivered());
     this.#retryDelay = delivered ? RETRY_MIN_MS : Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
     closeIdleSockets(this.ctx, this.#limits.IDLE_TIMEOUT_MS, now);
     if (!delivered) {
@@ -251,14 +258,12 @@ export class UserInbox extends DurableObject<Env> {
 
   /** An encoded pb.SyncOutput of the messages after `seq` (0 = after the highest device ack). */
   syncPage(seq: number, limit: number): Uint8Array {
-    return syncPage(this.#stmts, this.#limits, seq, limit);
+    return syncPage(this.#stmts, this.#limits, seq > 0 ? seq : this.#writes.maxAck(), limit);
   }
 
   /** Moves a device's ack forward (never back, never past the last seq). */
   ack(deviceId: number, seq: number): void {
-    if (seq > 0) {
-      this.#stmts.advanceAck(deviceId, Math.min(seq, this.#lastSeq));
-    }
+    this.#writes.ack(deviceId, seq);
   }
 
   // ---- private helpers ----
@@ -281,11 +286,15 @@ export class UserInbox extends DurableObject<Env> {
     }
   }
 
-  async #persistSend(deviceId: number, req: pb.SendMessageReq): Promise<number> {
+  /**
+   * Checks and prepares a send; a persisted 1:1 send is then queued for the next write batch and
+   * its seq comes later (wrapped, so the send chain moves on without waiting for the commit).
+   */
+  async #prepareSend(deviceId: number, req: pb.SendMessageReq): Promise<{ seq: Promise<number> }> {
     validateSend(req, this.#limits);
     const earlier = req.clientMsgId ? this.#stmts.sentSeq(req.clientMsgId) : undefined;
     if (earlier !== undefined) {
-      return earlier;
+      return { seq: Promise.resolve(earlier) };
     }
     req.messageContent = await beforeSend(this.env, {
       senderId: this.#userId,
@@ -297,40 +306,19 @@ export class UserInbox extends DurableObject<Env> {
       clientMsgId: req.clientMsgId,
     });
     if (req.receiverType === pb.ReceiverType.RT_GROUP) {
-      return this.#postToGroup(deviceId, req);
+      return { seq: Promise.resolve(await this.#postToGroup(deviceId, req)) };
     }
     await this.#peers.requireUser(req.receiverId);
-    const now = Date.now();
-    const base = userMessageBody(req, this.#userId, deviceId, await this.#peers.senderProfile(), now);
+    const body = userMessageBody(req, this.#userId, deviceId, await this.#peers.senderProfile(), Date.now());
     if (!req.isPersist) {
-      pushToDevices(this.ctx.getWebSockets(), [base], deviceId);
+      pushToDevices(this.ctx.getWebSockets(), [body], deviceId);
       if (req.receiverId !== this.#userId) {
-        await userInbox(this.env, req.receiverId).pushTransient(base);
+        await userInbox(this.env, req.receiverId).pushTransient(body);
       }
-      return 0;
+      return { seq: Promise.resolve(0) };
     }
-    const seq = ++this.#lastSeq;
-    const msgId = `u${this.#userId}:${seq}`;
-    const body = this.#transaction(() => {
-      this.#outbox.deleteDelivered();
-      const stored = withSeq(base, seq);
-      this.#stmts.insertMessage(seq, msgId, stored, now);
-      if (req.clientMsgId) {
-        this.#stmts.insertSent(req.clientMsgId, seq, now);
-      }
-      if (req.receiverId !== this.#userId) {
-        this.#stmts.enqueueOutbox(req.receiverId, msgId, base);
-      }
-      this.#stmts.advanceAck(deviceId, seq);
-      this.#messageEvents(seq, msgId, stored);
-      return stored;
-    });
-    this.#events.kick();
-    if (req.receiverId !== this.#userId) {
-      this.#armAlarm(now + OUTBOX_ALARM_MS);
-    }
-    pushToDevices(this.ctx.getWebSockets(), [body], deviceId);
-    return seq;
+    const written = this.#writes.write({ kind: "send", deviceId, receiverId: req.receiverId, clientMsgId: req.clientMsgId, body });
+    return { seq: written.then(([seq]) => seq as number) };
   }
 
   /**
@@ -342,59 +330,23 @@ export class UserInbox extends DurableObject<Env> {
     const seq = unwrap(
       await groupChat(this.env, req.receiverId).post({ senderId: this.#userId, deviceId, clientMsgId: req.clientMsgId, body, persist: req.isPersist }),
     );
-    if (seq > 0 && req.clientMsgId && this.#stmts.sentSeq(req.clientMsgId) === undefined) {
-      this.#stmts.insertSent(req.clientMsgId, seq, Date.now());
+    if (seq > 0 && req.clientMsgId) {
+      await this.#writes.write({ kind: "sent", clientMsgId: req.clientMsgId, seq });
     }
     return seq;
   }
 
-  /** Applies a batch of deliveries in one transaction, then pushes the new messages. */
-  #applyDeliveries(batch: DeliveryItem[][]): number[][] {
-    const now = Date.now();
-    const fresh: { body: Uint8Array; fromDeviceId: number }[] = [];
-    const results = this.#transaction(() => {
-      this.#outbox.deleteDelivered();
-      return batch.map((items) => items.map((item) => this.#apply(item, now, fresh)));
-    });
-    this.#events.kick();
-    const sockets = this.ctx.getWebSockets();
-    for (const { body, fromDeviceId } of fresh) {
-      pushToDevices(sockets, [body], fromDeviceId);
+  /** Delivers outbox rows to another inbox; a stub that failed is not used again. */
+  async #deliverTo(userId: number, items: DeliveryItem[]): Promise<number[]> {
+    let stub = this.#peerInboxes.get(userId);
+    if (!stub) {
+      stub = userInbox(this.env, userId);
+      this.#peerInboxes.set(userId, stub);
     }
-    return results;
-  }
-
-  /** Stores one delivered copy unless its message id is already here; returns its seq. */
-  #apply(item: DeliveryItem, now: number, fresh: { body: Uint8Array; fromDeviceId: number }[]): number {
-    const existing = this.#stmts.seqOfMessage(item.msgId);
-    if (existing !== undefined) {
-      return existing;
-    }
-    const seq = ++this.#lastSeq;
-    const body = withSeq(new Uint8Array(item.body), seq);
-    this.#stmts.insertMessage(seq, item.msgId, body, now);
-    if (item.fromDeviceId) {
-      this.#stmts.advanceAck(item.fromDeviceId, seq);
-    }
-    this.#messageEvents(seq, item.msgId, body);
-    fresh.push({ body, fromDeviceId: item.fromDeviceId ?? 0 });
-    return seq;
-  }
-
-  /** Records the events of a stored message (inside its transaction), when events are on. */
-  #messageEvents(seq: number, msgId: string, body: Uint8Array): void {
-    if (this.#events.enabled) {
-      const offline = this.#stmts.devices().filter((d) => this.ctx.getWebSockets(deviceTag(d.device_id)).length === 0);
-      messageEvents(this.#userId, seq, msgId, body, offline).forEach(([type, data]) => this.#events.add(type, data));
-    }
-  }
-
-  /** Runs `fn` in one SQLite transaction; on failure the in-memory seq is reloaded. */
-  #transaction<T>(fn: () => T): T {
     try {
-      return this.ctx.storage.transactionSync(fn);
+      return await stub.deliver(items);
     } catch (err) {
-      this.#lastSeq = this.#stmts.lastSeq();
+      this.#peerInboxes.delete(userId);
       throw err;
     }
   }

@@ -99,6 +99,16 @@ describe("idempotent send (invariant 3)", () => {
     const bobMessages = (await syncAll(await connect(bob), 0)).messages;
     expect(bobMessages.map((m) => [m.seq, text(m)])).toEqual([[1, "once"], [2, "another"]]);
   });
+
+  it("gives concurrent retries of one client_msg_id one message and one seq", async () => {
+    const alice = await signIn();
+    const bob = await signIn();
+    // Sent together, they reach the inbox in one write batch: the dedup holds inside a batch too.
+    const seqs = await Promise.all(Array.from({ length: 6 }, () => sendText(alice, bob.userId, "twice?", { clientMsgId: "same" })));
+    expect(seqs).toEqual([1, 1, 1, 1, 1, 1]);
+    expect((await syncAll(await connect(bob), 0)).messages.map((m) => [m.seq, text(m)])).toEqual([[1, "twice?"]]);
+    expect(await sendText(alice, bob.userId, "next")).toBe(2); // the sender's inbox holds one copy too
+  });
 });
 
 describe("order (invariant 4) and dense seq (invariant 1)", () => {
