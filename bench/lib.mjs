@@ -152,7 +152,13 @@ export async function openServer(url, tmpBase = "") {
   }
   const { startLocalServer } = await import("../scripts/local-server.mjs");
   const stateDir = mkdtempSync(join(tmpBase || tmpdir(), "gim-bench-"));
-  const server = await startLocalServer({ port: 0, stateDir, quiet: true });
+  // GIM_VAR_<NAME>=value in the environment sets the Worker variable NAME (e.g. a limit to compare).
+  const vars = Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([name]) => name.startsWith("GIM_VAR_"))
+      .map(([name, value]) => [name.slice("GIM_VAR_".length), value]),
+  );
+  const server = await startLocalServer({ port: 0, stateDir, quiet: true, vars });
   return {
     url: server.url.replace("localhost", "127.0.0.1"),
     inProcess: true,

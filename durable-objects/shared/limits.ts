@@ -7,7 +7,10 @@ export interface Limits {
   SYNC_PAGE_LIMIT: number;
   /** Hard cap of messages per sync page, whatever the client asks. */
   SYNC_PAGE_MAX: number;
-  /** A sync reply stops growing at this size (gim's 64 KiB cap). */
+  /**
+   * A sync reply stops growing at this size: gim's 64 KiB cap, less room for the envelope, so the
+   * whole reply also fits one gim TCP frame (2-byte length, at most 65,535 bytes) through the relay.
+   */
   SYNC_REPLY_MAX_BYTES: number;
   /** A socket that sent nothing (not even a ping) for this long is closed. */
   IDLE_TIMEOUT_MS: number;
@@ -37,7 +40,7 @@ export function readLimits(vars: LimitVars): Limits {
     MAX_FRAME_BYTES: intVar(vars.MAX_FRAME_BYTES, 65_536, 1_024, 16 * 1024 * 1024),
     SYNC_PAGE_LIMIT: intVar(vars.SYNC_PAGE_LIMIT, 50, 1, SYNC_PAGE_MAX),
     SYNC_PAGE_MAX,
-    SYNC_REPLY_MAX_BYTES: 65_536,
+    SYNC_REPLY_MAX_BYTES: 65_000,
     IDLE_TIMEOUT_MS: intVar(vars.IDLE_TIMEOUT_SECONDS, 720, 5, 86_400) * 1000,
     TOKEN_TTL_MS: intVar(vars.TOKEN_TTL_DAYS, 90, 1, 3650) * 86_400_000,
   };
