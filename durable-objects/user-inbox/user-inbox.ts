@@ -323,17 +323,14 @@ export class UserInbox extends DurableObject<Env> {
 
   /**
    * A group send: the group object orders it, writes it with its fan-out record and applies the
-   * sender's copy here (through deliver) before answering with that copy's seq.
+   * sender's copy here (through deliver) before answering with that copy's seq. The group
+   * deduplicates retries by (sender, client_msg_id) and answers the original seq.
    */
   async #postToGroup(deviceId: number, req: pb.SendMessageReq): Promise<number> {
     const body = userMessageBody(req, this.#userId, deviceId, await this.#peers.senderProfile(), Date.now());
-    const seq = unwrap(
+    return unwrap(
       await groupChat(this.env, req.receiverId).post({ senderId: this.#userId, deviceId, clientMsgId: req.clientMsgId, body, persist: req.isPersist }),
     );
-    if (seq > 0 && req.clientMsgId) {
-      await this.#writes.write({ kind: "sent", clientMsgId: req.clientMsgId, seq });
-    }
-    return seq;
   }
 
   /** Delivers outbox rows to another inbox; a stub that failed is not used again. */

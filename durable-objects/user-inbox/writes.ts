@@ -20,8 +20,6 @@ export type InboxWrite =
   | { kind: "send"; deviceId: number; receiverId: number; clientMsgId: string; body: Uint8Array }
   /** Copies sent by other objects, applied once each (dedup by message id), in order. */
   | { kind: "deliver"; items: DeliveryItem[] }
-  /** The dedup record of a group send, whose copy came through deliver. */
-  | { kind: "sent"; clientMsgId: string; seq: number }
   /** Writes the acks recorded with `ack` (they also ride along with any other batch). */
   | { kind: "acks" };
 
@@ -117,11 +115,6 @@ export class InboxWrites {
         return [this.#applySend(op, now, pushes)];
       case "deliver":
         return op.items.map((item) => this.#applyDelivery(item, now, pushes));
-      case "sent":
-        if (this.#deps.stmts.sentSeq(op.clientMsgId) === undefined) {
-          this.#deps.stmts.insertSent(op.clientMsgId, op.seq, now);
-        }
-        return [];
       case "acks":
         return [];
     }
