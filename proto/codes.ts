@@ -7,6 +7,10 @@
  */
 export const ErrorCode = {
   OK: 0,
+  /** The request was superseded (the relay: a later PT_SUBSCRIBE_ROOM replaced this one). */
+  CANCELLED: 1,
+  /** Too many requests: the relay's limit of failed sign-ins or connections per address. */
+  RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
@@ -36,6 +40,8 @@ interface CodeInfo {
 
 const CODE_INFO: Record<ErrorCode, CodeInfo> = {
   [ErrorCode.OK]: { connect: "ok", httpStatus: 200 },
+  [ErrorCode.CANCELLED]: { connect: "canceled", httpStatus: 499 },
+  [ErrorCode.RESOURCE_EXHAUSTED]: { connect: "resource_exhausted", httpStatus: 429 },
   [ErrorCode.UNIMPLEMENTED]: { connect: "unimplemented", httpStatus: 501 },
   [ErrorCode.INTERNAL]: { connect: "internal", httpStatus: 500 },
   [ErrorCode.UNAVAILABLE]: { connect: "unavailable", httpStatus: 503 },
@@ -62,16 +68,29 @@ export function codeInfo(code: number): CodeInfo {
 }
 
 /**
- * WebSocket close codes. 4000-4499: the client should reconnect (with backoff);
- * 4500-4999: terminal, reconnecting with the same credentials will fail the same way.
- * Reasons stay under 123 bytes (the WebSocket limit).
+ * WebSocket close codes of the Worker and of the TCP relay (which sends the same numbers to TCP
+ * clients in its logs and metrics, and as close codes on its WebSocket listener).
+ * 4000-4499: the client should reconnect (with backoff); 4500-4999: terminal, reconnecting with
+ * the same credentials will fail the same way. Reasons stay under 123 bytes (the WebSocket limit).
  */
 export const CloseCode = {
+  /** Relay: the instance is shutting down (SIGTERM drain); reconnect, to another instance. */
+  DRAINING: 4001,
+  /** Relay: the Worker cannot be reached, refused with a server error, or dropped the socket. */
+  UPSTREAM_UNAVAILABLE: 4003,
+  /** Relay: the client did not read its socket (too many bytes queued for too long). */
+  SLOW_CONSUMER: 4008,
   /** Closed by the idle timeout: nothing received for IDLE_TIMEOUT_SECONDS. */
   IDLE_TIMEOUT: 4012,
+  /** Relay: a frame started but not finished in time, or no first packet in time. */
+  READ_TIMEOUT: 4013,
+  /** Relay: too many connections or failed sign-ins from this address, or the instance is full. */
+  RATE_LIMITED: 4029,
   /** Another connection of the same device replaced this one. Do not reconnect automatically. */
   REPLACED: 4500,
   /** The credentials are missing, forged, expired or were replaced by a new sign-in. */
   AUTH_FAILED: 4501,
+  /** Relay: undecodable stream (oversized frame, bad length prefix, first packet not PT_SIGN_IN). */
+  PROTOCOL_VIOLATION: 4502,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
