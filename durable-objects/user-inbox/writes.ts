@@ -49,10 +49,6 @@ export class InboxWrites {
     this.#lastSeq = deps.stmts.lastSeq();
   }
 
-  get lastSeq(): number {
-    return this.#lastSeq;
-  }
-
   /**
    * Queues a write for the next batch. Resolves: for a send its seq (one element, the earlier seq
    * when its client message id was seen before), for a delivery each item's seq in this inbox.
@@ -70,7 +66,8 @@ export class InboxWrites {
     const first = this.#acks.size === 0;
     this.#acks.set(deviceId, seq);
     if (first) {
-      void this.write({ kind: "acks" });
+      // Acks are advisory (where a seq-0 sync starts): a failed write is logged, not retried.
+      this.write({ kind: "acks" }).catch((err: unknown) => console.warn("UserInbox: acks not written", err));
     }
   }
 
