@@ -49,7 +49,7 @@ export default defineConfig(async () => {
             name: "clients",
             include: ["test/sdk/**/*.test.ts", "test/browser/**/*.test.ts"],
             environment: "node",
-            globalSetup: ["./test/sdk/global-setup.ts"],
+            globalSetup: ["./test/node/global-setup.ts"],
             testTimeout: 60_000,
             hookTimeout: 60_000,
           },

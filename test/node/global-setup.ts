@@ -1,5 +1,6 @@
 // Starts one real local server (scripts/local-server.mjs) on a free port with a throwaway state
-// folder for the node tests; they read its URL with inject("baseUrl").
+// folder, once per test project that names this file (node, relay, clients); the tests read its
+// URL with inject("baseUrl").
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  const stateDir = mkdtempSync(join(tmpdir(), "gim-node-tests-"));
+  const stateDir = mkdtempSync(join(tmpdir(), "gim-tests-"));
   const server = await startLocalServer({ port: 0, stateDir, quiet: true });
   project.provide("baseUrl", server.url);
   project.provide("stateDir", stateDir);
