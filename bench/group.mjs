@@ -12,7 +12,7 @@
 //
 //   node bench/group.mjs [--members 1000] [--messages 20] [--rate 4] [--seconds 20] [--find-max]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -27,6 +27,7 @@ import {
   log,
   mapLimit,
   now,
+  otherBusyProcesses,
   parseArgs,
   rssBytes,
   sleep,
@@ -400,7 +401,13 @@ async function finishPhase(p, meter, loopDelay) {
   const workerd = workerdPidsCache;
   p.workerdRssMB = rssBytes(workerd) / 1e6;
   p.load = loadavg()[0];
-  p.others = await otherBusyProcesses();
+  p.others = await othersNow();
+}
+
+/** Other processes using >= 10% of a core over one second (this benchmark shares 2 cores with them). */
+async function othersNow() {
+  const { busy } = await otherBusyProcesses(new Set([process.pid, ...workerdPidsCache]), 1_000);
+  return busy.map((o) => `${o.comm}(${o.pid}) ${o.percent.toFixed(0)}%`);
 }
 
 /** The commit of the working tree and how many files differ from it (read-only git calls). */
@@ -413,42 +420,6 @@ function codeVersion() {
   } catch {
     return "git: unknown";
   }
-}
-
-/** CPU ticks (user + system) of every process, from /proc. */
-function processTicks() {
-  const ticks = new Map();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) {
-      continue;
-    }
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks.set(Number(name), { comm, ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // gone
-    }
-  }
-  return ticks;
-}
-
-/** Other processes using >= 10% of a core over one second (this benchmark shares 2 cores with them). */
-async function otherBusyProcesses() {
-  const mine = new Set([process.pid, ...workerdPidsCache]);
-  const a = processTicks();
-  await sleep(1000);
-  const b = processTicks();
-  const busy = [];
-  for (const [pid, { comm, ticks }] of b) {
-    const before = a.get(pid);
-    const pct = before ? ticks - before.ticks : 0; // 100 ticks per second
-    if (!mine.has(pid) && pct >= 10) {
-      busy.push(`${comm}(${pid}) ${pct}%`);
-    }
-  }
-  return busy;
 }
 
 function phaseLines(p) {
@@ -896,7 +867,7 @@ async function main() {
     node: process.version,
     cpu: cpus()[0]?.model ?? "?",
     loadAtStart: loadavg()[0],
-    othersAtStart: await otherBusyProcesses(),
+    othersAtStart: await othersNow(),
     code: codeVersion(),
   };
   console.log(`code: ${results.machine.code} (the Worker is bundled from the working tree at start)`);

@@ -513,3 +513,57 @@ export function cpuMeter(pids) {
     };
   };
 }
+
+/** CPU ticks (user + system, 100 per second) of every process, from /proc. */
+export function processTicks() {
+  const ticks = new Map();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) {
+      continue;
+    }
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const fields = stat.slice(close + 2).split(" ");
+      ticks.set(Number(name), { comm, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // the process is gone
+    }
+  }
+  return ticks;
+}
+
+/**
+ * The CPU other processes (not the pids in `mine`) used over `ms`, in % of one core: the total,
+ * and each process that used at least 10 % as { pid, comm, percent }. A benchmark shares the
+ * machine's cores with them.
+ */
+export async function otherBusyProcesses(mine, ms) {
+  const a = processTicks();
+  await sleep(ms);
+  const b = processTicks();
+  const busy = [];
+  let percent = 0;
+  for (const [pid, { comm, ticks }] of b) {
+    const before = a.get(pid);
+    if (!before || mine.has(pid)) {
+      continue;
+    }
+    const used = (ticks - before.ticks) / (ms / 1000);
+    percent += used;
+    if (used >= 10) {
+      busy.push({ pid, comm, percent: used });
+    }
+  }
+  return { percent, busy };
+}
+
+/** The open-files limit of this shell (`ulimit -n`), NaN if unknown. */
+export function ulimitN() {
+  try {
+    return Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8", timeout: 5_000 }).trim());
+  } catch {
+    return NaN;
+  }
+}

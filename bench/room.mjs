@@ -12,7 +12,6 @@
 //                 message, and how many got it.
 //
 //   node bench/room.mjs [--subscribers 5000] [--rate 5] [--seconds 20] [--find-max]
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +19,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import WebSocket from "ws";
 import { startLocalServer } from "../scripts/local-server.mjs";
 import { pb } from "../proto/gen/pb.js";
-import { call, cpuMeter, createUsers, DeviceSocket, fmt, log, mapLimit, now, openFds, parseArgs, rssBytes, sleep, summarize, waitFor, workerdPids } from "./lib.mjs";
+import { call, cpuMeter, createUsers, DeviceSocket, fmt, log, mapLimit, now, openFds, otherBusyProcesses, parseArgs, rssBytes, sleep, summarize, ulimitN, waitFor, workerdPids } from "./lib.mjs";
 
 const USAGE = `usage: node bench/room.mjs [options]
   --subscribers N      room sockets (default 5000)
@@ -142,34 +141,6 @@ const results = { machine: {}, setup: {}, phases: [], findMax: null, pushAll: []
 
 // ---------------------------------------------------------------- helpers
 
-function ulimitN() {
-  try {
-    return Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8", timeout: 5_000 }).trim());
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU ticks (user + system) per process, from /proc. */
-function processTicks() {
-  const ticks = new Map();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) {
-      continue;
-    }
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const comm = stat.slice(stat.indexOf("(") + 1, close);
-      const fields = stat.slice(close + 2).split(" ");
-      ticks.set(Number(name), { comm, ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // process gone
-    }
-  }
-  return ticks;
-}
-
 function cmdline(pid) {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 80);
@@ -178,26 +149,10 @@ function cmdline(pid) {
   }
 }
 
-/** Processes other than this one and its workerd that used > 10 % of a core over `ms`. */
-async function otherBusyProcesses(ms = 3_000) {
-  const a = processTicks();
-  await sleep(ms);
-  const b = processTicks();
-  const mine = new Set([process.pid, ...workerdPidList]);
-  const busy = [];
-  let total = 0;
-  for (const [pid, { ticks }] of b) {
-    const before = a.get(pid);
-    if (!before || mine.has(pid)) {
-      continue;
-    }
-    const pct = ((ticks - before.ticks) / 100 / (ms / 1000)) * 100;
-    total += pct;
-    if (pct > 10) {
-      busy.push(`${cmdline(pid)} (${pct.toFixed(0)}%)`);
-    }
-  }
-  return { percent: total, busy };
+/** Processes other than this one and its workerd that used >= 10 % of a core over `ms`. */
+async function othersNow(ms = 3_000) {
+  const { percent, busy } = await otherBusyProcesses(new Set([process.pid, ...workerdPidList]), ms);
+  return { percent, busy: busy.map((o) => `${cmdline(o.pid)} (${o.percent.toFixed(0)}%)`) };
 }
 
 /** CPU ticks per thread of the given processes (workerd runs every object's JS on one thread). */
@@ -265,7 +220,7 @@ let quietBudgetEnd = 0;
 async function waitForQuietOthers(label) {
   const deadline = Math.min(quietBudgetEnd, now() + 5 * 60_000);
   for (;;) {
-    const o = await otherBusyProcesses(5_000);
+    const o = await othersNow(5_000);
     if (o.percent <= 50 || now() >= deadline) {
       log(`${label}: other processes use ${fmt(o.percent, 0)}% of a core${o.busy.length ? `: ${o.busy.join(", ")}` : ""}${o.percent > 50 ? " (going on anyway)" : ""}`);
       return o.percent;
@@ -885,7 +840,7 @@ async function main() {
   }
   workerdPidList = workerdPids();
   log(`server at ${baseUrl}; workerd pids ${workerdPidList.join(",") || "(none found)"}; room ${roomId}`);
-  const others = await otherBusyProcesses();
+  const others = await othersNow();
   results.machine = {
     nproc: availableParallelism(),
     memGiB: totalmem() / 2 ** 30,

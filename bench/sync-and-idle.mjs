@@ -6,7 +6,6 @@
 //         process(es) before and after, per connection; every socket answers a PT_HEARTBEAT.
 //
 //   node bench/sync-and-idle.mjs --scenario sync|idle|both [options]
-import { execFileSync } from "node:child_process";
 import {
   createUsers,
   DeviceSocket,
@@ -21,6 +20,7 @@ import {
   rssBytes,
   sleep,
   textContent,
+  ulimitN,
   waitFor,
   workerdPids,
 } from "./lib.mjs";
@@ -198,14 +198,6 @@ async function syncScenario(server) {
 }
 
 // ---------------------------------------------------------------- idle
-
-function ulimitN() {
-  try {
-    return Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).trim());
-  } catch {
-    return NaN;
-  }
-}
 
 const mb = (bytes) => bytes / 2 ** 20;
 
