@@ -64,6 +64,11 @@ export class GroupFanout {
     this.#members.set(userId, { cursor, until });
   }
 
+  /** A member leaves: it is still owed the log up to `untilGseq`, from where its delivery stands. */
+  end(userId: number, untilGseq: number): void {
+    this.#members.set(userId, { cursor: this.#members.get(userId)?.cursor ?? untilGseq, until: untilGseq });
+  }
+
   /** True when some member still has log rows to receive. */
   pending(): boolean {
     for (const member of this.#members.values()) {

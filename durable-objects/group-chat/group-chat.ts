@@ -79,7 +79,7 @@ export class GroupChat extends DurableObject<Env> {
       }
       const ids = [...new Set(memberIds)].filter((id) => id !== ownerId);
       this.#requireRoom(1 + ids.length);
-      const users = await this.#profiles([ownerId, ...ids]);
+      const users = await getUsers(this.env, [ownerId, ...ids]);
       const now = Date.now();
       this.#change(() => {
         this.#stmts.insertInfo({ group_id: this.#groupId, name: profile.name, avatar_url: profile.avatarUrl, introduction: profile.introduction, extra: profile.extra, owner_id: ownerId, created_at: now, updated_at: now });
@@ -98,7 +98,7 @@ export class GroupChat extends DurableObject<Env> {
     return toResult(async () => {
       requireGroup(this.#info);
       if (input.senderId !== 0) {
-        requireMember(this.#activeMembers(), input.senderId);
+        requireMember(this.#members, input.senderId);
       }
       if (!input.persist) {
         await pushTransient(this.env, [...this.#members.keys()], input.body, input.senderId, input.deviceId);
@@ -133,8 +133,8 @@ export class GroupChat extends DurableObject<Env> {
   async update(callerId: number, profile: GroupProfile): Promise<Result<void>> {
     return toResult(async () => {
       requireGroup(this.#info);
-      requireAdmin(this.#activeMembers(), callerId, "update the group");
-      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      requireAdmin(this.#members, callerId, "update the group");
+      const optName = await this.#nickname(callerId);
       const now = Date.now();
       this.#change(() => {
         this.#stmts.updateInfo(profile.name, profile.avatarUrl, profile.introduction, profile.extra, now);
@@ -150,7 +150,7 @@ export class GroupChat extends DurableObject<Env> {
   async addMembers(callerId: number, userIds: number[]): Promise<Result<number[]>> {
     return toResult(async () => {
       requireGroup(this.#info);
-      const active = this.#activeMembers();
+      const active = this.#members;
       requireAdmin(active, callerId, "add members");
       const unique = [...new Set(userIds)];
       const already = unique.filter((id) => active.has(id));
@@ -159,7 +159,7 @@ export class GroupChat extends DurableObject<Env> {
         return already;
       }
       this.#requireRoom(active.size + fresh.length);
-      const users = await this.#profiles([callerId, ...fresh]);
+      const users = await getUsers(this.env, [callerId, ...fresh]);
       const missing = fresh.find((id) => !users.has(id));
       if (missing !== undefined) {
         throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${missing} does not exist`);
@@ -181,7 +181,7 @@ export class GroupChat extends DurableObject<Env> {
   async updateMember(callerId: number, userId: number, memberType: number, remarks: string, extra: string): Promise<Result<void>> {
     return toResult(async () => {
       const info = requireGroup(this.#info);
-      checkMemberUpdate(info, this.#activeMembers(), callerId, userId, memberType);
+      checkMemberUpdate(info, this.#members, callerId, userId, memberType);
       this.#change(() => {
         this.#stmts.updateMember(userId, memberType, remarks, extra);
         this.#stmts.markMirrorDirty([userId]);
@@ -195,8 +195,8 @@ export class GroupChat extends DurableObject<Env> {
   async removeMember(callerId: number, userId: number): Promise<Result<void>> {
     return toResult(async () => {
       const info = requireGroup(this.#info);
-      checkRemoval(info, this.#activeMembers(), callerId, userId);
-      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      checkRemoval(info, this.#members, callerId, userId);
+      const optName = await this.#nickname(callerId);
       const now = Date.now();
       this.#change(() => {
         const gseq = this.#appendNotice(notices.removed(this.#groupId, callerId, optName, userId, now), now);
@@ -212,11 +212,11 @@ export class GroupChat extends DurableObject<Env> {
     return toResult(async () => {
       const info = requireGroup(this.#info);
       requireOwner(info, callerId, "transfer ownership");
-      const target = this.#activeMembers().get(userId);
+      const target = this.#members.get(userId);
       if (!target) {
         throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} is not a member of this group`);
       }
-      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      const optName = await this.#nickname(callerId);
       const now = Date.now();
       this.#change(() => {
         this.#stmts.setOwner(userId, now);
@@ -234,9 +234,9 @@ export class GroupChat extends DurableObject<Env> {
     return toResult(async () => {
       const info = requireGroup(this.#info);
       requireOwner(info, callerId, "dissolve the group");
-      const optName = (await this.#profiles([callerId])).get(callerId)?.nickname ?? "";
+      const optName = await this.#nickname(callerId);
       const now = Date.now();
-      const members = [...this.#activeMembers().keys()];
+      const members = [...this.#members.keys()];
       this.#change(() => {
         const gseq = this.#appendNotice(notices.dissolved(this.#groupId, callerId, optName, now), now);
         members.forEach((id) => this.#endMembership(id, gseq));
@@ -258,7 +258,7 @@ export class GroupChat extends DurableObject<Env> {
         avatarUrl: info.avatar_url,
         introduction: info.introduction,
         extra: info.extra,
-        userMum: this.#activeMembers().size,
+        userMum: this.#members.size,
         createTime: Math.floor(info.created_at / 1000),
         updateTime: Math.floor(info.updated_at / 1000),
         ownerId: info.owner_id,
@@ -270,7 +270,7 @@ export class GroupChat extends DurableObject<Env> {
   async members(callerId: number): Promise<Result<Pick<MemberRow, "user_id" | "member_type" | "remarks" | "extra">[]>> {
     return toResult(() => {
       requireGroup(this.#info);
-      const active = this.#activeMembers();
+      const active = this.#members;
       requireMember(active, callerId);
       return [...active.values()].map(({ user_id, member_type, remarks, extra }) => ({ user_id, member_type, remarks, extra }));
     });
@@ -295,18 +295,15 @@ export class GroupChat extends DurableObject<Env> {
     return `g${this.#groupId}:${gseq}`;
   }
 
-  #activeMembers(): ReadonlyMap<number, MemberRow> {
-    return this.#members;
-  }
-
   #requireRoom(total: number): void {
     if (total > this.#maxMembers) {
       throw new AppError(ErrorCode.GROUP_FULL, `a group has at most ${this.#maxMembers} members`);
     }
   }
 
-  async #profiles(userIds: number[]): Promise<Map<number, pb.IUser>> {
-    return getUsers(this.env, userIds);
+  /** A user's nickname for a notice ("" when the business does not know it). */
+  async #nickname(userId: number): Promise<string> {
+    return (await getUsers(this.env, [userId])).get(userId)?.nickname ?? "";
   }
 
   /** Runs `fn` in one SQLite transaction; a failure reloads the in-memory head. */
@@ -341,8 +338,7 @@ export class GroupChat extends DurableObject<Env> {
 
   #endMembership(userId: number, untilGseq: number): void {
     this.#stmts.endMembership(userId, untilGseq);
-    const row = this.#stmts.allMembers().find((m) => m.user_id === userId);
-    this.#fanout.track(userId, row?.cursor ?? untilGseq, untilGseq);
+    this.#fanout.end(userId, untilGseq);
   }
 
   /** After a membership or profile change: deliver the notice and update the D1 directory. */
@@ -384,7 +380,7 @@ export class GroupChat extends DurableObject<Env> {
       return;
     }
     try {
-      await writeMirror(this.env.DB, info, this.#activeMembers(), dirty);
+      await writeMirror(this.env.DB, info, this.#members, dirty);
       this.#stmts.clearMirrorDirty(dirty);
     } catch (err) {
       console.warn(`GroupChat:${this.#groupId} directory update failed, will retry`, err);
