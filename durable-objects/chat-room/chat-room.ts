@@ -9,7 +9,7 @@ import { pb } from "../../proto/gen/pb.js";
 import type { Env } from "../../workers/env";
 import { roomShard, userInbox } from "../../workers/stubs";
 import { migrate } from "../shared/migrate";
-import { withSeq } from "../user-inbox/message-bytes";
+import { encodeMessage, withSeq } from "../user-inbox/message-bytes";
 import { Broadcaster } from "./broadcaster";
 import type { RoomItem } from "./catch-up";
 import { ROOM_MIGRATIONS } from "./schema";
@@ -139,7 +139,7 @@ export class ChatRoom extends DurableObject<Env> {
 
 /** The encoded message (without seq) of a room push. */
 export function roomMessageBody(roomId: number, sender: pb.ISender, req: pb.PushRoomReq, now: number): Uint8Array {
-  return pb.Message.encode({
+  return encodeMessage({
     sender,
     receiverType: pb.ReceiverType.RT_ROOM,
     receiverId: roomId,
@@ -147,5 +147,5 @@ export function roomMessageBody(roomId: number, sender: pb.ISender, req: pb.Push
     messageContent: req.messageContent,
     sendTime: now,
     status: pb.MessageStatus.MS_NORMAL,
-  }).finish();
+  });
 }

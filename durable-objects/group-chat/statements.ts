@@ -1,4 +1,5 @@
 /** Every SQL statement of the GroupChat, as named functions over its SqlStorage. */
+import { limitClause } from "../shared/sql-limit";
 
 export interface InfoRow extends Record<string, SqlStorageValue> {
   group_id: number;
@@ -80,7 +81,7 @@ export function createStatements(sql: SqlStorage) {
     },
     logRange(afterGseq: number, upToGseq: number, limit: number): LogRow[] {
       return sql
-        .exec<LogRow>("SELECT gseq, msg_id, body, sender_id, sender_device_id FROM log WHERE gseq > ? AND gseq <= ? ORDER BY gseq LIMIT ?", afterGseq, upToGseq, limit)
+        .exec<LogRow>(`SELECT gseq, msg_id, body, sender_id, sender_device_id FROM log WHERE gseq > ? AND gseq <= ? ORDER BY gseq ${limitClause(limit)}`, afterGseq, upToGseq)
         .toArray();
     },
     /** Drops log rows every member has applied. */

@@ -7,6 +7,7 @@
 import { signatureHeaders, verifySignature } from "../../workers/business/signing";
 import type { Env } from "../../workers/env";
 import type { Migration } from "./migrate";
+import { limitClause } from "./sql-limit";
 
 /** The events table; each object that emits events adds it to its own migrations. */
 export const EVENTS_TABLE_SQL = `
@@ -92,7 +93,7 @@ export class EventOutbox {
     }
     this.#sql.exec("DELETE FROM events WHERE created_at < ?", Date.now() - RETENTION_MS);
     for (;;) {
-      const rows = this.#sql.exec<{ id: number; body: string }>("SELECT id, body FROM events ORDER BY id LIMIT ?", BATCH).toArray();
+      const rows = this.#sql.exec<{ id: number; body: string }>(`SELECT id, body FROM events ORDER BY id ${limitClause(BATCH)}`).toArray();
       const last = rows.at(-1);
       if (!last) {
         this.#retryDelay = RETRY_MIN_MS;

@@ -47,5 +47,14 @@ export function messageSendBytes(body: Uint8Array): Uint8Array {
 
 /** Encodes a message without seq, ready for `withSeq` in each inbox. */
 export function encodeMessage(message: pb.IMessage): Uint8Array {
-  return pb.Message.encode({ ...message, seq: 0 }).finish();
+  return ownBytes(pb.Message.encode({ ...message, seq: 0 }).finish());
+}
+
+/**
+ * protobufjs writes small messages into a shared 8 KiB slab and returns a view of it. A view sent
+ * to another object carries the whole slab (structured clone copies the underlying buffer), and
+ * one kept in memory pins it, so a message body is copied into a buffer of its own once.
+ */
+function ownBytes(view: Uint8Array): Uint8Array {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : new Uint8Array(view);
 }

@@ -1,8 +1,13 @@
 /**
  * Delivery of outbox rows to other inboxes (invariant 2). One delivery in flight per target keeps
  * the target's order equal to this inbox's order; rows queued meanwhile go in the next batch.
+ *
+ * The table is the truth; memory keeps a copy of the rows this object wrote, so the delivery
+ * right after a send does not read back what it just wrote (one query less per message). A
+ * target whose rows may not all be in memory (rows from before this object started, after a
+ * rolled-back transaction, or too many waiting) is read from the table until it has caught up.
  */
-import type { OutboxRow, Statements } from "./statements";
+import { OUTBOX_BATCH_ROWS, type Statements } from "./statements";
 
 export interface DeliveryItem {
   /** Global id of the logical message; an inbox applies each id once. */
@@ -15,7 +20,13 @@ export interface DeliveryItem {
 
 export type DeliverFn = (targetUserId: number, items: DeliveryItem[]) => Promise<unknown>;
 
-const BATCH_ROWS = 200;
+interface PendingRow {
+  id: number;
+  item: DeliveryItem;
+}
+
+/** Past this many waiting rows a target's copy in memory is dropped and the table is read instead. */
+const MAX_ROWS_IN_MEMORY = 5 * OUTBOX_BATCH_ROWS;
 
 export class Outbox {
   readonly #stmts: Statements;
@@ -29,10 +40,51 @@ export class Outbox {
    * delivered again and the receiver ignores them (it applies each message id once).
    */
   readonly #deliveredUpTo = new Map<number, number>();
+  /** Undelivered rows per target, in id order, for targets not in #readFromTable. */
+  readonly #inMemory = new Map<number, PendingRow[]>();
+  /** Targets whose rows may not all be in #inMemory. */
+  #readFromTable: Set<number>;
+  /** Rows inserted by the transaction in progress; kept in memory once it succeeds. */
+  #staged: { target: number; row: PendingRow }[] = [];
+  #lastId: number;
 
   constructor(stmts: Statements, deliver: DeliverFn) {
     this.#stmts = stmts;
     this.#deliver = deliver;
+    this.#readFromTable = new Set(stmts.outboxTargets());
+    this.#lastId = stmts.lastOutboxId();
+  }
+
+  /** Inserts a row for `targetUserId`; call inside a transaction, then committed() or rolledBack(). */
+  enqueue(targetUserId: number, msgId: string, body: Uint8Array): void {
+    const id = ++this.#lastId;
+    this.#stmts.insertOutbox(id, targetUserId, msgId, body);
+    this.#staged.push({ target: targetUserId, row: { id, item: { msgId, body } } });
+  }
+
+  /** The transaction that enqueued rows succeeded: they join the copy in memory. */
+  committed(): void {
+    for (const { target, row } of this.#staged) {
+      if (this.#readFromTable.has(target)) {
+        continue; // the table read finds it
+      }
+      const rows = this.#inMemory.get(target) ?? [];
+      rows.push(row);
+      if (rows.length > MAX_ROWS_IN_MEMORY) {
+        this.#inMemory.delete(target);
+        this.#readFromTable.add(target);
+      } else {
+        this.#inMemory.set(target, rows);
+      }
+    }
+    this.#staged = [];
+  }
+
+  /** The transaction failed and rolled back: the table is the only truth again. */
+  rolledBack(): void {
+    this.#staged = [];
+    this.#inMemory.clear();
+    this.#readFromTable = new Set(this.#stmts.outboxTargets());
   }
 
   /**
@@ -77,21 +129,45 @@ export class Outbox {
 
   async #drainLoop(targetUserId: number): Promise<boolean> {
     for (;;) {
-      const rows: OutboxRow[] = this.#stmts.outboxFor(targetUserId, this.#deliveredUpTo.get(targetUserId) ?? 0, BATCH_ROWS);
+      const rows = this.#nextRows(targetUserId);
       const last = rows.at(-1);
       if (!last) {
         return true;
       }
       try {
-        await this.#deliver(targetUserId, rows.map((row) => ({ msgId: row.msg_id, body: row.body })));
+        await this.#deliver(targetUserId, rows.map((row) => row.item));
       } catch (err) {
         console.warn(`outbox: delivery to user ${targetUserId} failed, will retry`, err);
         return false;
       }
       this.#deliveredUpTo.set(targetUserId, last.id);
-      if (rows.length < BATCH_ROWS) {
+      const waiting = this.#inMemory.get(targetUserId);
+      if (waiting) {
+        const left = waiting.filter((row) => row.id > last.id);
+        if (left.length > 0) {
+          this.#inMemory.set(targetUserId, left);
+        } else {
+          this.#inMemory.delete(targetUserId);
+        }
+      }
+      if (rows.length < OUTBOX_BATCH_ROWS) {
         return true; // that was all; rows written meanwhile set #wanted and drain loops again
       }
     }
+  }
+
+  /** The next rows of one target after the delivered ones, from memory or from the table. */
+  #nextRows(targetUserId: number): PendingRow[] {
+    const after = this.#deliveredUpTo.get(targetUserId) ?? 0;
+    if (!this.#readFromTable.has(targetUserId)) {
+      return (this.#inMemory.get(targetUserId) ?? []).filter((row) => row.id > after).slice(0, OUTBOX_BATCH_ROWS);
+    }
+    const rows = this.#stmts.outboxFor(targetUserId, after);
+    if (rows.length < OUTBOX_BATCH_ROWS) {
+      // The table had nothing more: every later row of this target is written by this object
+      // (ids only grow), so memory has them from here on.
+      this.#readFromTable.delete(targetUserId);
+    }
+    return rows.map((row) => ({ id: row.id, item: { msgId: row.msg_id, body: row.body } }));
   }
 }

@@ -1,4 +1,5 @@
 /** Every SQL statement of the UserInbox, as named functions over its SqlStorage. */
+import { limitClause } from "../shared/sql-limit";
 
 export interface StoredMessage {
   seq: number;
@@ -16,6 +17,9 @@ export interface TokenRow extends Record<string, SqlStorageValue> {
   token_hash: string;
   expires_at: number;
 }
+
+/** Rows per outbox delivery (at most one delivery per target is in flight). */
+export const OUTBOX_BATCH_ROWS = 200;
 
 export function createStatements(sql: SqlStorage) {
   return {
@@ -48,20 +52,26 @@ export function createStatements(sql: SqlStorage) {
     sentSeq(clientMsgId: string): number | undefined {
       return sql.exec<{ seq: number }>("SELECT seq FROM sent WHERE client_msg_id = ?", clientMsgId).toArray()[0]?.seq;
     },
-    insertSent(clientMsgId: string, seq: number, now: number): void {
-      sql.exec("INSERT INTO sent (client_msg_id, seq, created_at) VALUES (?, ?, ?)", clientMsgId, seq, now);
+    /** Records a send by client message id unless one is recorded; true when recorded now. */
+    insertSentIfNew(clientMsgId: string, seq: number, now: number): boolean {
+      return (
+        sql.exec("INSERT INTO sent (client_msg_id, seq, created_at) VALUES (?, ?, ?) ON CONFLICT (client_msg_id) DO NOTHING", clientMsgId, seq, now)
+          .rowsWritten > 0
+      );
     },
-    enqueueOutbox(targetUserId: number, msgId: string, body: Uint8Array): void {
-      sql.exec("INSERT INTO outbox (target_user_id, msg_id, body) VALUES (?, ?, ?)", targetUserId, msgId, body);
+    lastOutboxId(): number {
+      return sql.exec<{ id: number }>("SELECT COALESCE(MAX(id), 0) AS id FROM outbox").one().id;
     },
-    /** Rows of one target after `afterId`, in order. */
-    outboxFor(targetUserId: number, afterId: number, limit: number): OutboxRow[] {
+    insertOutbox(id: number, targetUserId: number, msgId: string, body: Uint8Array): void {
+      sql.exec("INSERT INTO outbox (id, target_user_id, msg_id, body) VALUES (?, ?, ?, ?)", id, targetUserId, msgId, body);
+    },
+    /** Up to OUTBOX_BATCH_ROWS rows of one target after `afterId`, in order. */
+    outboxFor(targetUserId: number, afterId: number): OutboxRow[] {
       return sql
         .exec<OutboxRow>(
-          "SELECT id, target_user_id, msg_id, body FROM outbox WHERE target_user_id = ? AND id > ? ORDER BY id LIMIT ?",
+          `SELECT id, target_user_id, msg_id, body FROM outbox WHERE target_user_id = ? AND id > ? ORDER BY id ${limitClause(OUTBOX_BATCH_ROWS)}`,
           targetUserId,
           afterId,
-          limit,
         )
         .toArray();
     },

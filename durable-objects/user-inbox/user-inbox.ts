@@ -9,7 +9,7 @@ import { CloseCode, ErrorCode } from "../../proto/codes";
 import { connectErrorResponse } from "../../proto/connect-error";
 import { AppError, toResult, unwrap, type Result } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
-import { beforeSend } from "../../workers/business/before-send";
+import { beforeSend, hasBeforeSendHook } from "../../workers/business/before-send";
 import { BusinessClient, businessConfig } from "../../workers/business/business-client";
 import type { Env } from "../../workers/env";
 import { chatRoom, groupChat, presence, userInbox } from "../../workers/stubs";
@@ -292,7 +292,9 @@ export class UserInbox extends DurableObject<Env> {
    */
   async #prepareSend(deviceId: number, req: pb.SendMessageReq): Promise<{ seq: Promise<number> }> {
     validateSend(req, this.#limits);
-    const earlier = req.clientMsgId ? this.#stmts.sentSeq(req.clientMsgId) : undefined;
+    // The write deduplicates by client message id inside its transaction. Looking earlier too
+    // only matters when a business hook would otherwise see (and maybe refuse) a retry.
+    const earlier = req.clientMsgId && hasBeforeSendHook(this.env) ? this.#stmts.sentSeq(req.clientMsgId) : undefined;
     if (earlier !== undefined) {
       return { seq: Promise.resolve(earlier) };
     }

@@ -76,14 +76,19 @@ export class InboxWrites {
     return Math.max(this.#deps.stmts.maxAck(), ...this.#acks.values());
   }
 
-  /** Runs `fn` in one SQLite transaction; on failure the in-memory seq is reloaded. */
+  /** Runs `fn` in one SQLite transaction; on failure what memory keeps of the tables is reloaded. */
   transaction<T>(fn: () => T): T {
+    const { ctx, outbox, stmts } = this.#deps;
+    let result: T;
     try {
-      return this.#deps.ctx.storage.transactionSync(fn);
+      result = ctx.storage.transactionSync(fn);
     } catch (err) {
-      this.#lastSeq = this.#deps.stmts.lastSeq();
+      this.#lastSeq = stmts.lastSeq();
+      outbox.rolledBack();
       throw err;
     }
+    outbox.committed();
+    return result;
   }
 
   #applyBatch(batch: InboxWrite[]): number[][] {
@@ -118,20 +123,17 @@ export class InboxWrites {
   }
 
   #applySend(op: InboxWrite & { kind: "send" }, now: number, pushes: Push[]): number {
-    const { stmts, userId } = this.#deps;
-    const earlier = op.clientMsgId ? stmts.sentSeq(op.clientMsgId) : undefined;
-    if (earlier !== undefined) {
-      return earlier;
+    const { outbox, stmts, userId } = this.#deps;
+    const seq = this.#lastSeq + 1;
+    if (op.clientMsgId && !stmts.insertSentIfNew(op.clientMsgId, seq, now)) {
+      return stmts.sentSeq(op.clientMsgId) as number; // a retry: its original seq
     }
-    const seq = ++this.#lastSeq;
+    this.#lastSeq = seq;
     const msgId = `u${userId}:${seq}`;
     const stored = withSeq(op.body, seq);
     stmts.insertMessage(seq, msgId, stored, now);
-    if (op.clientMsgId) {
-      stmts.insertSent(op.clientMsgId, seq, now);
-    }
     if (op.receiverId !== userId) {
-      stmts.enqueueOutbox(op.receiverId, msgId, op.body);
+      outbox.enqueue(op.receiverId, msgId, op.body);
     }
     stmts.advanceAck(op.deviceId, seq);
     this.#messageEvents(seq, msgId, stored);

@@ -22,6 +22,11 @@ export interface OutgoingMessage {
 const toBase64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
 const fromBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
+/** True when a hook is configured, i.e. beforeSend calls the business server. */
+export function hasBeforeSendHook(env: Env): boolean {
+  return Boolean(env.BEFORE_SEND_URL);
+}
+
 /** Resolves the content to persist (maybe rewritten); throws AppError(MESSAGE_REJECTED | UNAVAILABLE). */
 export async function beforeSend(env: Env, message: OutgoingMessage): Promise<Uint8Array> {
   const url = env.BEFORE_SEND_URL;
