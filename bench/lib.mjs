@@ -2,7 +2,7 @@
 // client speaking the pb.Input / pb.Output protocol, statistics and workerd process figures.
 // Every target is 127.0.0.1; every wait has a deadline.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -118,6 +118,31 @@ export function summarize(values) {
     p99: percentile(sorted, 99),
     max: sorted.length ? sorted[sorted.length - 1] : NaN,
   };
+}
+
+/**
+ * Latency of one synchronous 4 KiB write (write + fsync) in `dir`, repeated for `ms`: the disk's
+ * speed when a run starts or ends. Every Durable Object commit ends in an fsync locally, so the
+ * on-disk latency figures follow it (docs/benchmarks.md).
+ */
+export function diskSyncLatency(dir, ms = 1000) {
+  const file = join(dir, "fsync-probe");
+  const fd = openSync(file, "w");
+  const page = Buffer.alloc(4096, 1);
+  const times = [];
+  try {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const start = performance.now();
+      writeSync(fd, page, 0, page.length, 0);
+      fsyncSync(fd);
+      times.push(performance.now() - start);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return summarize(times);
 }
 
 export const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");

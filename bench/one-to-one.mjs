@@ -9,6 +9,7 @@ import {
   createUsers,
   cpuMeter,
   DeviceSocket,
+  diskSyncLatency,
   fmt,
   log,
   mapLimit,
@@ -520,6 +521,11 @@ async function main() {
         }, 1000)
       : null;
 
+    // The disk's synchronous-write speed around the run: on-disk latency follows it.
+    const disk = { before: server.stateDir ? diskSyncLatency(server.stateDir) : null, after: null };
+    if (disk.before) {
+      log(`disk: 4 KiB write + fsync p50 ${fmt(disk.before.p50, 2)} ms, p99 ${fmt(disk.before.p99, 2)} ms (${server.stateDir})`);
+    }
     if (opts.warmup === "pairs") {
       // One message per ordered pair of users: each inbox has looked every peer up once.
       const n = userIds.length * (userIds.length - 1);
@@ -577,6 +583,12 @@ async function main() {
     }
     if (ackTimer) {
       clearInterval(ackTimer);
+    }
+    if (server.stateDir) {
+      disk.after = diskSyncLatency(server.stateDir);
+      console.log(
+        `disk (4 KiB write + fsync in the state folder): before p50 ${fmt(disk.before.p50, 2)} ms p99 ${fmt(disk.before.p99, 2)} ms; after p50 ${fmt(disk.after.p50, 2)} ms p99 ${fmt(disk.after.p99, 2)} ms`,
+      );
     }
 
     // Anything stored but never pushed? Each device syncs after the highest seq it knows.
@@ -641,7 +653,7 @@ async function main() {
       console.log(`  ${s}`);
     }
     if (opts.json) {
-      console.log(JSON.stringify({ options: opts, results, seqCheck: { ...seq, storedNotPushed, unexpectedCloses } }));
+      console.log(JSON.stringify({ options: opts, results, disk, seqCheck: { ...seq, storedNotPushed, unexpectedCloses } }));
     }
   } catch (err) {
     console.error(err);

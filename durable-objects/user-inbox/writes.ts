@@ -12,8 +12,13 @@ import type { DeliveryItem, Outbox } from "./outbox";
 import { deviceTag, pushToDevices } from "./sockets";
 import type { Statements } from "./statements";
 
-/** Safety net: if the immediate delivery of a new outbox row is lost with the object, the alarm retries. */
-const OUTBOX_ALARM_MS = 5_000;
+/**
+ * Safety net: if the immediate delivery of a new outbox row is lost with the object (a crash
+ * between the commit and the call), the alarm delivers it this much later. Failed deliveries
+ * retry on their own, sooner. Not shorter: under steady sends each firing re-arms the alarm,
+ * and every alarm change is a commit of its own in the runtime's alarm store (an fsync locally).
+ */
+const OUTBOX_ALARM_MS = 30_000;
 
 export type InboxWrite =
   /** The sender's copy of a 1:1 send, with its dedup record and (to another user) its outbox row. */
