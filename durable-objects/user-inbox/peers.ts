@@ -15,6 +15,8 @@ export class Peers {
   readonly #userId: number;
   #profile: (SenderProfile & { loadedAt: number }) | null = null;
   readonly #known = new Set<number>();
+  /** Directory look-ups in flight, so concurrent sends to a new receiver share one. */
+  readonly #checking = new Map<number, Promise<boolean>>();
 
   constructor(env: Env, userId: number) {
     this.#env = env;
@@ -26,10 +28,36 @@ export class Peers {
     if (userId === this.#userId || this.#known.has(userId)) {
       return;
     }
-    if (!(await getUser(this.#env, userId))) {
+    if (!(await this.#exists(userId))) {
       throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} does not exist`);
     }
-    this.#known.add(userId);
+  }
+
+  /**
+   * Starts the look-up requireUser will need, as a send arrives: sends are prepared one after
+   * another, and a queue of sends to new receivers then waits for one directory round trip in
+   * all, not one each.
+   */
+  lookAhead(userId: number): void {
+    if (userId > 0 && userId !== this.#userId && !this.#known.has(userId)) {
+      this.#exists(userId).catch(() => undefined); // requireUser reports a failure
+    }
+  }
+
+  #exists(userId: number): Promise<boolean> {
+    let check = this.#checking.get(userId);
+    if (!check) {
+      check = getUser(this.#env, userId)
+        .then((user) => {
+          if (user) {
+            this.#known.add(userId);
+          }
+          return Boolean(user);
+        })
+        .finally(() => this.#checking.delete(userId));
+      this.#checking.set(userId, check);
+    }
+    return check;
   }
 
   /** This user's profile, cached for PROFILE_TTL_MS (UpdateUser clears it at once). */

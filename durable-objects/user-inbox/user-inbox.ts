@@ -115,6 +115,9 @@ export class UserInbox extends DurableObject<Env> {
 
   /** Step one of a send: the sender's copy, its dedup record and its outbox row in one transaction. */
   persistSend(deviceId: number, req: pb.SendMessageReq): Promise<number> {
+    if (req.receiverType === pb.ReceiverType.RT_USER) {
+      this.#peers.lookAhead(req.receiverId);
+    }
     const prepared = this.#sendChain.then(() => this.#prepareSend(deviceId, req));
     this.#sendChain = prepared.catch(() => undefined);
     return prepared.then((step) => step.seq);
