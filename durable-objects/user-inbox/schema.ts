@@ -81,4 +81,22 @@ export const INBOX_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idx_outbox_target ON outbox (target_user_id, id);
     `,
   },
+  {
+    id: 5,
+    name: "outbox as one b-tree",
+    sql: `
+      -- Every query of the outbox goes by (target_user_id, id), and the object assigns the ids:
+      -- keyed that way, a send writes one b-tree instead of a table and its index.
+      CREATE TABLE outbox_v5 (
+        target_user_id INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        msg_id TEXT NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (target_user_id, id)
+      ) WITHOUT ROWID;
+      INSERT INTO outbox_v5 (target_user_id, id, msg_id, body) SELECT target_user_id, id, msg_id, body FROM outbox;
+      DROP TABLE outbox;
+      ALTER TABLE outbox_v5 RENAME TO outbox;
+    `,
+  },
 ];

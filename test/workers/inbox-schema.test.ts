@@ -13,16 +13,17 @@ it("creates the UserInbox schema exactly once, recorded in _schema_migrations", 
       .map((row) => row.name),
     migrations: state.storage.sql.exec<{ id: number; name: string }>("SELECT id, name FROM _schema_migrations").toArray(),
   }));
-  expect(tables).toEqual(["_schema_migrations", "device_acks", "device_tokens", "devices", "events", "idx_outbox_target", "messages", "outbox", "sent"]);
+  expect(tables).toEqual(["_schema_migrations", "device_acks", "device_tokens", "devices", "events", "messages", "outbox", "sent"]);
   expect(migrations).toEqual([
     { id: 1, name: "inbox" },
     { id: 2, name: "events" },
     { id: 3, name: "devices" },
     { id: 4, name: "fewer pages per send" },
+    { id: 5, name: "outbox as one b-tree" },
   ]);
 });
 
-it("keeps pending outbox rows and send records when migration 4 rebuilds their tables", async () => {
+it("keeps pending outbox rows and send records when migrations 4 and 5 rebuild their tables", async () => {
   const stub = userInbox(env, 424_243);
   const after = await runInDurableObject(stub, (_inbox, state) => {
     const sql = state.storage.sql;
@@ -38,6 +39,7 @@ it("keeps pending outbox rows and send records when migration 4 rebuilds their t
       sent: sql.exec("SELECT client_msg_id, seq, created_at FROM sent ORDER BY seq").toArray(),
       outbox: sql.exec("SELECT id, target_user_id, msg_id FROM outbox ORDER BY id").toArray(),
       sentDdl: sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'sent'").one().sql,
+      outboxDdl: sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'outbox'").one().sql,
     };
   });
   expect(after.sent).toEqual([
@@ -49,4 +51,5 @@ it("keeps pending outbox rows and send records when migration 4 rebuilds their t
     { id: 2, target_user_id: 8, msg_id: "u1:2" },
   ]);
   expect(after.sentDdl).toContain("WITHOUT ROWID");
+  expect(after.outboxDdl).toContain("WITHOUT ROWID");
 });
