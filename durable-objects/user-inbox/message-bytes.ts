@@ -9,6 +9,7 @@ const { Writer } = protobuf;
 const MESSAGE_SEQ_TAG = (7 << 3) | 0; // pb.Message.seq, varint
 const REPEATED_MESSAGES_TAG = (1 << 3) | 2; // pb.SyncOutput.messages and pb.MessageSend.message
 const HAS_MORE_TAG = (2 << 3) | 0; // pb.SyncOutput.has_more
+const LAST_SEQ_TAG = (3 << 3) | 0; // pb.SyncOutput.last_seq
 
 /**
  * Returns `body` (an encoded pb.Message without seq) with `seq` appended. Protobuf decoders keep
@@ -29,13 +30,16 @@ export function framedLength(body: Uint8Array | ArrayBuffer): number {
 }
 
 /** An encoded pb.SyncOutput made of stored message bodies. */
-export function syncOutputBytes(bodies: readonly ArrayBuffer[], hasMore: boolean): Uint8Array {
+export function syncOutputBytes(bodies: readonly ArrayBuffer[], hasMore: boolean, lastSeq: number): Uint8Array {
   const writer = Writer.create();
   for (const body of bodies) {
     writer.uint32(REPEATED_MESSAGES_TAG).bytes(new Uint8Array(body));
   }
   if (hasMore) {
     writer.uint32(HAS_MORE_TAG).bool(true);
+  }
+  if (lastSeq > 0) {
+    writer.uint32(LAST_SEQ_TAG).int64(lastSeq);
   }
   return writer.finish();
 }

@@ -5,9 +5,10 @@ import type { Statements } from "./statements";
 
 /**
  * An encoded pb.SyncOutput of the messages after seq `from`: at most `limit` (default
- * SYNC_PAGE_LIMIT, capped at SYNC_PAGE_MAX) and SYNC_REPLY_MAX_BYTES, at least one.
+ * SYNC_PAGE_LIMIT, capped at SYNC_PAGE_MAX) and SYNC_REPLY_MAX_BYTES, at least one; with the
+ * inbox's `lastSeq`, so a client that got nothing still learns where the inbox stands.
  */
-export function syncPage(stmts: Statements, limits: Limits, from: number, limit: number): Uint8Array {
+export function syncPage(stmts: Statements, limits: Limits, from: number, limit: number, lastSeq: number): Uint8Array {
   const pageSize = Math.min(Math.max(limit > 0 ? limit : limits.SYNC_PAGE_LIMIT, 1), limits.SYNC_PAGE_MAX);
   const rows = stmts.messagesAfter(from, pageSize + 1);
   const bodies: ArrayBuffer[] = [];
@@ -19,5 +20,5 @@ export function syncPage(stmts: Statements, limits: Limits, from: number, limit:
     }
     bodies.push(row.body);
   }
-  return syncOutputBytes(bodies, rows.length > bodies.length);
+  return syncOutputBytes(bodies, rows.length > bodies.length, lastSeq);
 }

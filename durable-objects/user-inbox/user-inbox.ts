@@ -261,7 +261,7 @@ export class UserInbox extends DurableObject<Env> {
 
   /** An encoded pb.SyncOutput of the messages after `seq` (0 = after the highest device ack). */
   syncPage(seq: number, limit: number): Uint8Array {
-    return syncPage(this.#stmts, this.#limits, seq > 0 ? seq : this.#writes.maxAck(), limit);
+    return syncPage(this.#stmts, this.#limits, seq > 0 ? seq : this.#writes.maxAck(), limit, this.#writes.lastSeq);
   }
 
   /** Moves a device's ack forward (never back, never past the last seq). */

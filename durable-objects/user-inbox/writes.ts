@@ -76,6 +76,11 @@ export class InboxWrites {
     }
   }
 
+  /** The inbox's highest seq. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
   /** The highest ack among the user's devices, including acks not written yet. */
   maxAck(): number {
     return Math.max(this.#deps.stmts.maxAck(), ...this.#acks.values());

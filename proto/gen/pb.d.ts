@@ -341,12 +341,14 @@ export namespace pb {
     interface ISyncOutput {
         messages?: (pb.IMessage[]|null);
         hasMore?: (boolean|null);
+        lastSeq?: (number|null);
     }
 
     class SyncOutput implements ISyncOutput {
         constructor(p?: pb.ISyncOutput);
         public messages: pb.IMessage[];
         public hasMore: boolean;
+        public lastSeq: number;
         public static create(properties?: pb.ISyncOutput): pb.SyncOutput;
         public static encode(m: pb.ISyncOutput, w?: $protobuf.Writer): $protobuf.Writer;
         public static decode(r: ($protobuf.Reader|Uint8Array), l?: number): pb.SyncOutput;

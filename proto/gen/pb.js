@@ -4641,6 +4641,7 @@ export const pb = $root.pb = (() => {
          * @interface ISyncOutput
          * @property {Array.<pb.IMessage>|null} [messages] SyncOutput messages
          * @property {boolean|null} [hasMore] SyncOutput hasMore
+         * @property {number|null} [lastSeq] SyncOutput lastSeq
          */
 
         /**
@@ -4676,6 +4677,14 @@ export const pb = $root.pb = (() => {
         SyncOutput.prototype.hasMore = false;
 
         /**
+         * SyncOutput lastSeq.
+         * @member {number} lastSeq
+         * @memberof pb.SyncOutput
+         * @instance
+         */
+        SyncOutput.prototype.lastSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+        /**
          * Creates a new SyncOutput instance using the specified properties.
          * @function create
          * @memberof pb.SyncOutput
@@ -4709,6 +4718,8 @@ export const pb = $root.pb = (() => {
             }
             if (m.hasMore != null && Object.hasOwnProperty.call(m, "hasMore"))
                 w.uint32(16).bool(m.hasMore);
+            if (m.lastSeq != null && Object.hasOwnProperty.call(m, "lastSeq"))
+                w.uint32(24).int64(m.lastSeq);
             return w;
         };
 
@@ -4756,6 +4767,10 @@ export const pb = $root.pb = (() => {
                         m.hasMore = r.bool();
                         break;
                     }
+                case 3: {
+                        m.lastSeq = r.int64();
+                        break;
+                    }
                 default:
                     r.skipType(t & 7, n);
                     break;
@@ -4799,6 +4814,10 @@ export const pb = $root.pb = (() => {
                 if (typeof m.hasMore !== "boolean")
                     return "hasMore: boolean expected";
             }
+            if (m.lastSeq != null && Object.hasOwnProperty.call(m, "lastSeq")) {
+                if (!$util.isInteger(m.lastSeq) && !(m.lastSeq && $util.isInteger(m.lastSeq.low) && $util.isInteger(m.lastSeq.high)))
+                    return "lastSeq: integer|Long expected";
+            }
             return null;
         };
 
@@ -4833,6 +4852,16 @@ export const pb = $root.pb = (() => {
             if (d.hasMore != null) {
                 m.hasMore = Boolean(d.hasMore);
             }
+            if (d.lastSeq != null) {
+                if ($util.Long)
+                    m.lastSeq = $util.Long.fromValue(d.lastSeq, false);
+                else if (typeof d.lastSeq === "string")
+                    m.lastSeq = parseInt(d.lastSeq, 10);
+                else if (typeof d.lastSeq === "number")
+                    m.lastSeq = d.lastSeq;
+                else if (typeof d.lastSeq === "object")
+                    m.lastSeq = new $util.LongBits(d.lastSeq.low >>> 0, d.lastSeq.high >>> 0).toNumber();
+            }
             return m;
         };
 
@@ -4858,6 +4887,11 @@ export const pb = $root.pb = (() => {
             }
             if (o.defaults) {
                 d.hasMore = false;
+                if ($util.Long) {
+                    var n = new $util.Long(0, 0, false);
+                    d.lastSeq = o.longs === String ? n.toString() : o.longs === Number ? n.toNumber() : typeof BigInt !== "undefined" && o.longs === BigInt ? n.toBigInt() : n;
+                } else
+                    d.lastSeq = o.longs === String ? "0" : typeof BigInt !== "undefined" && o.longs === BigInt ? BigInt("0") : 0;
             }
             if (m.messages && m.messages.length) {
                 d.messages = [];
@@ -4867,6 +4901,14 @@ export const pb = $root.pb = (() => {
             }
             if (m.hasMore != null && Object.hasOwnProperty.call(m, "hasMore")) {
                 d.hasMore = m.hasMore;
+            }
+            if (m.lastSeq != null && Object.hasOwnProperty.call(m, "lastSeq")) {
+                if (typeof BigInt !== "undefined" && o.longs === BigInt)
+                    d.lastSeq = typeof m.lastSeq === "number" ? BigInt(m.lastSeq) : $util.Long.fromBits(m.lastSeq.low >>> 0, m.lastSeq.high >>> 0, false).toBigInt();
+                else if (typeof m.lastSeq === "number")
+                    d.lastSeq = o.longs === String ? String(m.lastSeq) : m.lastSeq;
+                else
+                    d.lastSeq = o.longs === String ? $util.Long.prototype.toString.call(m.lastSeq) : o.longs === Number ? new $util.LongBits(m.lastSeq.low >>> 0, m.lastSeq.high >>> 0).toNumber() : m.lastSeq;
             }
             return d;
         };

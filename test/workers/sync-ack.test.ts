@@ -72,6 +72,21 @@ describe("offline sync", () => {
   });
 });
 
+describe("last seq", () => {
+  it("tells the inbox's last seq in every page, also when a seq-0 sync has nothing left", async () => {
+    const { bob } = await inboxWith(5);
+    const socket = await connect(bob);
+    const page = await syncPage(socket, 2, 2);
+    expect(page.messages.map((m) => m.seq)).toEqual([3, 4]);
+    expect([page.hasMore, page.lastSeq]).toEqual([true, 5]);
+    ack(socket, 5);
+    // A new device of a user who has read everything learns its position from an empty page.
+    const none = await syncPage(socket, 0);
+    expect(none.messages).toHaveLength(0);
+    expect([none.hasMore, none.lastSeq]).toEqual([false, 5]);
+  });
+});
+
 describe("ack", () => {
   it("never moves a device's ack back, nor past the last seq", async () => {
     const { bob } = await inboxWith(10);
