@@ -80,7 +80,8 @@ describe("gim's socket flow", () => {
     socket.ws.send(JSON.stringify({ type: "PT_SYNC", requestId: 6, data: { seq: 0 } }));
     const synced = await socket.until(() => socket.frames.find((f) => !(f instanceof pb.Output) && (f as { requestId?: string }).requestId === "6"), "json sync") as Record<string, any>;
     expect(synced.type).toBe("PT_SYNC");
-    expect(synced.data ?? {}).toEqual({}); // the sending device acked its own copy
+    // The sending device acked its own copy: nothing to sync, and the inbox stands at 1.
+    expect(synced.data).toEqual({ lastSeq: "1" });
   });
 });
 
