@@ -158,11 +158,10 @@ export class Outbox {
 
   /** The next rows of one target after the delivered ones, from memory or from the table. */
   #nextRows(targetUserId: number): PendingRow[] {
-    const after = this.#deliveredUpTo.get(targetUserId) ?? 0;
     if (!this.#readFromTable.has(targetUserId)) {
-      return (this.#inMemory.get(targetUserId) ?? []).filter((row) => row.id > after).slice(0, OUTBOX_BATCH_ROWS);
+      return (this.#inMemory.get(targetUserId) ?? []).slice(0, OUTBOX_BATCH_ROWS); // delivered rows are dropped from it
     }
-    const rows = this.#stmts.outboxFor(targetUserId, after);
+    const rows = this.#stmts.outboxFor(targetUserId, this.#deliveredUpTo.get(targetUserId) ?? 0);
     if (rows.length < OUTBOX_BATCH_ROWS) {
       // The table had nothing more: every later row of this target is written by this object
       // (ids only grow), so memory has them from here on.
