@@ -6,7 +6,7 @@
  */
 import { Coalescer } from "../shared/coalescer";
 import type { EventOutbox } from "../shared/event-outbox";
-import { messageEvents } from "./events";
+import { messageEvents, type OfflineDevice } from "./events";
 import { withSeq } from "./message-bytes";
 import type { DeliveryItem, Outbox } from "./outbox";
 import { deviceTag, pushToDevices } from "./sockets";
@@ -40,6 +40,16 @@ export interface InboxWritesDeps {
 interface Push {
   body: Uint8Array;
   exceptDeviceId: number;
+}
+
+/**
+ * What the writes of one batch share: its time, the pushes sent after its commit, and for events
+ * the user's offline devices, looked up once per batch rather than once per message.
+ */
+interface Batch {
+  now: number;
+  pushes: Push[];
+  offline?: OfflineDevice[];
 }
 
 export class InboxWrites {
@@ -105,10 +115,11 @@ export class InboxWrites {
     const { ctx, events, outbox, userId } = this.#deps;
     const now = Date.now();
     const pushes: Push[] = [];
+    const context: Batch = { now, pushes };
     const results = this.transaction(() => {
       outbox.deleteDelivered();
       this.#writeAcks();
-      return batch.map((op) => this.#apply(op, now, pushes));
+      return batch.map((op) => this.#apply(op, context));
     });
     events.kick();
     if (batch.some((op) => op.kind === "send" && op.receiverId !== userId)) {
@@ -121,19 +132,20 @@ export class InboxWrites {
     return results;
   }
 
-  #apply(op: InboxWrite, now: number, pushes: Push[]): number[] {
+  #apply(op: InboxWrite, batch: Batch): number[] {
     switch (op.kind) {
       case "send":
-        return [this.#applySend(op, now, pushes)];
+        return [this.#applySend(op, batch)];
       case "deliver":
-        return op.items.map((item) => this.#applyDelivery(item, now, pushes));
+        return op.items.map((item) => this.#applyDelivery(item, batch));
       case "acks":
         return [];
     }
   }
 
-  #applySend(op: InboxWrite & { kind: "send" }, now: number, pushes: Push[]): number {
+  #applySend(op: InboxWrite & { kind: "send" }, batch: Batch): number {
     const { outbox, stmts, userId } = this.#deps;
+    const { now, pushes } = batch;
     const seq = this.#lastSeq + 1;
     if (op.clientMsgId && !stmts.insertSentIfNew(op.clientMsgId, seq, now)) {
       return stmts.sentSeq(op.clientMsgId) as number; // a retry: its original seq
@@ -146,14 +158,15 @@ export class InboxWrites {
       outbox.enqueue(op.receiverId, msgId, op.body);
     }
     stmts.advanceAck(op.deviceId, seq);
-    this.#messageEvents(seq, msgId, stored);
+    this.#messageEvents(batch, seq, msgId, stored);
     pushes.push({ body: stored, exceptDeviceId: op.deviceId });
     return seq;
   }
 
   /** Stores one delivered copy unless its message id is already here; returns its seq. */
-  #applyDelivery(item: DeliveryItem, now: number, pushes: Push[]): number {
+  #applyDelivery(item: DeliveryItem, batch: Batch): number {
     const { stmts } = this.#deps;
+    const { now, pushes } = batch;
     const seq = this.#lastSeq + 1;
     const body = withSeq(new Uint8Array(item.body), seq);
     if (!stmts.insertMessageIfNew(seq, item.msgId, body, now)) {
@@ -163,7 +176,7 @@ export class InboxWrites {
     if (item.fromDeviceId) {
       stmts.advanceAck(item.fromDeviceId, seq);
     }
-    this.#messageEvents(seq, item.msgId, body);
+    this.#messageEvents(batch, seq, item.msgId, body);
     pushes.push({ body, exceptDeviceId: item.fromDeviceId ?? 0 });
     return seq;
   }
@@ -176,11 +189,11 @@ export class InboxWrites {
   }
 
   /** Records the events of a stored message (inside its transaction), when events are on. */
-  #messageEvents(seq: number, msgId: string, body: Uint8Array): void {
+  #messageEvents(batch: Batch, seq: number, msgId: string, body: Uint8Array): void {
     const { ctx, events, stmts, userId } = this.#deps;
     if (events.enabled) {
-      const offline = stmts.devices().filter((d) => ctx.getWebSockets(deviceTag(d.device_id)).length === 0);
-      messageEvents(userId, seq, msgId, body, offline).forEach(([type, data]) => events.add(type, data));
+      batch.offline ??= stmts.devices().filter((d) => ctx.getWebSockets(deviceTag(d.device_id)).length === 0);
+      messageEvents(userId, seq, msgId, body, batch.offline).forEach(([type, data]) => events.add(type, data));
     }
   }
 }
