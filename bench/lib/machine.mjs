@@ -111,7 +111,7 @@ export function openFds(pids = [process.pid]) {
 }
 
 /** CPU seconds all processes of the machine have been busy (from /proc/stat). */
-function machineBusySeconds() {
+export function machineBusySeconds() {
   try {
     const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
