@@ -30,7 +30,8 @@ export const USAGE = `usage: node bench/room.mjs [options]
   --shard-size N       ROOM_SHARD_SIZE for the local server (default: the server's, 10000 = one shard)
   --tmp DIR            make the fresh state dir under DIR (default: the OS temp dir)
   --timeline           per second of sending: messages sent, fan-out time p50/max (send -> last socket)
-  --deflate            let the room sockets negotiate permessage-deflate (browsers do; default off)
+  --deflate            offer permessage-deflate on the room sockets, as browsers do (the server
+                       declines it; the run prints on how many sockets it was agreed)
   --verbose            server log (workerd) on stderr
   --max-minutes N      hard limit of the whole run (default 75)
   --json               also print the results as one JSON line`;

@@ -9,6 +9,7 @@ import { unary, type Service } from "../connect-rpc";
 import type { AppEnv } from "../env";
 import { authenticate } from "../directory";
 import { chatRoom, roomShard, userInbox } from "../stubs";
+import { withoutCompression } from "./no-compression";
 
 function param(c: Context<AppEnv>, name: string): string {
   return c.req.query(name) ?? c.req.header(name) ?? c.req.header(name.replace(/_/g, "-")) ?? "";
@@ -38,7 +39,7 @@ export async function upgradeRoomSocket(c: Context<AppEnv>): Promise<Response> {
   headers.set("x-gim-user-id", String(userId));
   headers.set("x-gim-device-id", String(deviceId));
   headers.set("x-gim-seq", String(seq));
-  return roomShard(c.env, roomId, shard).fetch(new Request(c.req.url, { headers }));
+  return withoutCompression(await roomShard(c.env, roomId, shard).fetch(new Request(c.req.url, { headers })));
 }
 
 export const roomMethods: Service = {

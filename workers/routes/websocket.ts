@@ -5,6 +5,7 @@ import { connectErrorResponse } from "../../proto/connect-error";
 import type { AppEnv } from "../env";
 import { authenticate } from "../directory";
 import { userInbox } from "../stubs";
+import { withoutCompression } from "./no-compression";
 
 function credential(c: Context<AppEnv>, name: string): string {
   return c.req.query(name) ?? c.req.header(name) ?? c.req.header(name.replace(/_/g, "-")) ?? "";
@@ -24,5 +25,5 @@ export async function upgradeWebSocket(c: Context<AppEnv>): Promise<Response> {
   // The inbox is reachable only through this Worker, so it trusts the device id it is given.
   const headers = new Headers(c.req.raw.headers);
   headers.set("x-gim-device-id", String(deviceId));
-  return userInbox(c.env, userId).fetch(new Request(c.req.url, { headers }));
+  return withoutCompression(await userInbox(c.env, userId).fetch(new Request(c.req.url, { headers })));
 }
