@@ -29,6 +29,7 @@ const USAGE = `usage: node bench/sync-and-idle.mjs [options]
   --open-concurrency N   WebSocket upgrades in flight (default 64)
   --hold S             seconds to hold the idle sockets open, pinging every --ping-every s (default 60)
   --ping-every S       text "ping" on every socket this often (default 30)
+  --deflate            offer permessage-deflate on every socket, as browsers do (the server declines it)
   --json               also print the results as one JSON line`;
 
 const opts = parseArgs(
@@ -46,6 +47,7 @@ const opts = parseArgs(
     "open-concurrency": 64,
     hold: 60,
     "ping-every": 30,
+    deflate: false,
     json: false,
   },
   process.argv.slice(2),

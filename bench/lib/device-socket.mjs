@@ -9,10 +9,12 @@ const PT = pb.PackageType;
 
 /**
  * One device connection. `onPush(message, recvAt)` gets every pushed pb.Message; requests
- * (send, sync, heartbeat) resolve with the decoded pb.Output.
+ * (send, sync, heartbeat) resolve with the decoded pb.Output. `deflate` offers permessage-deflate
+ * as browsers do (the server declines it; `extensions` tells what was agreed).
  */
 export class DeviceSocket {
-  constructor(baseUrl, device, { onPush = null, onClose = null } = {}) {
+  constructor(baseUrl, device, { onPush = null, onClose = null, deflate = false } = {}) {
+    this.deflate = deflate;
     this.device = device;
     this.url = `${baseUrl.replace(/^http/, "ws")}/ws?user_id=${device.userId}&device_id=${device.deviceId}&token=${encodeURIComponent(device.token)}`;
     this.onPush = onPush;
@@ -28,7 +30,7 @@ export class DeviceSocket {
   /** Opens the socket; rejects after `timeoutMs`. */
   open(timeoutMs = 30_000) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      const ws = new WebSocket(this.url, { perMessageDeflate: this.deflate, handshakeTimeout: timeoutMs });
       this.ws = ws;
       let settled = false;
       ws.on("open", () => {

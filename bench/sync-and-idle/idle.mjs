@@ -50,6 +50,7 @@ export async function idleScenario(server, opts) {
   const sockets = devices.map(
     (d) =>
       new DeviceSocket(server.url, d, {
+        deflate: opts.deflate,
         onClose: (s, code) => {
           if (!closing && s.opened) {
             unexpectedCloses++;
@@ -61,6 +62,7 @@ export async function idleScenario(server, opts) {
   const tOpen = now();
   let opened = 0;
   let openErrors = 0;
+  let deflateAgreed = 0;
   const openErrorSamples = new Map();
   lastLog = now();
   await mapLimit(sockets, opts["open-concurrency"], async (s) => {
@@ -68,6 +70,7 @@ export async function idleScenario(server, opts) {
       await s.open(60_000);
       s.opened = true;
       opened++;
+      deflateAgreed += s.ws.extensions ? 1 : 0;
     } catch (err) {
       openErrors++;
       openErrorSamples.set(err.message, (openErrorSamples.get(err.message) ?? 0) + 1);
@@ -141,6 +144,8 @@ export async function idleScenario(server, opts) {
     openErrors,
     openErrorSamples: Object.fromEntries(openErrorSamples),
     openSeconds,
+    deflateOffered: opts.deflate,
+    deflateAgreed,
     openRate: opened / openSeconds,
     holdSeconds: opts.hold,
     pingRounds,
@@ -171,7 +176,7 @@ export async function idleScenario(server, opts) {
   const w = r.workerdRssMB;
   console.log(`--- idle: ${opts.connections} WebSockets (${users} users x ${opts.devices} devices)`);
   console.log(`  setup                ${users * opts.devices} devices registered and signed in in ${fmt(setupSeconds)} s`);
-  console.log(`  open                 ${opened} open in ${fmt(openSeconds)} s (${fmt(r.openRate, 0)}/s), ${openErrors} failed`);
+  console.log(`  open                 ${opened} open in ${fmt(openSeconds)} s (${fmt(r.openRate, 0)}/s), ${openErrors} failed; permessage-deflate ${opts.deflate ? `offered, agreed on ${deflateAgreed}` : "not offered"}`);
   for (const [k, v] of openErrorSamples) {
     console.log(`    x${v}: ${k}`);
   }
