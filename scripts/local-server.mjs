@@ -66,17 +66,34 @@ export async function startLocalServer({ host = "127.0.0.1", port = 8787, stateD
   const buildDir = mkdtempSync(join(root, ".wrangler/local/build-"));
   const scriptPath = await bundleWorker(buildDir);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+  // The web page's files go behind the Worker (its ASSETS binding), not in front of it: Miniflare
+  // serves [assets] through a router Worker that every request, and every WebSocket for its whole
+  // life, would pass through (~40 KB more per socket, measured). On Cloudflare the platform
+  // matches files before the Worker runs, at no cost to the Worker.
+  const { assets, ...worker } = workerOptions;
   const mf = new Miniflare({
-    ...workerOptions,
-    name: "gim-edge",
-    modules: true,
-    scriptPath,
-    bindings: { ...workerOptions.bindings, ...LOCAL_VARS, ...vars },
     host,
     port,
     d1Persist: join(stateDir, "d1"),
     durableObjectsPersist: join(stateDir, "do"),
     log: new Log(quiet ? LogLevel.WARN : LogLevel.INFO),
+    workers: [
+      {
+        ...worker,
+        name: "gim-edge",
+        modules: true,
+        scriptPath,
+        bindings: { ...worker.bindings, ...LOCAL_VARS, ...vars },
+        serviceBindings: { ...worker.serviceBindings, ASSETS: "gim-web" },
+      },
+      {
+        name: "gim-web",
+        modules: true,
+        script: "export default { fetch: () => new Response(null, { status: 404 }) };",
+        compatibilityDate: worker.compatibilityDate,
+        assets: { directory: assets.directory, assetConfig: assets.assetConfig, routerConfig: { has_user_worker: false } },
+      },
+    ],
   });
   const url = await mf.ready;
   const migrations = await applyMigrations(await mf.getD1Database("DB"));

@@ -26,5 +26,14 @@ app.use("/pb.LogicInt/*", serverSecret());
 app.post("/:service/:method", (c) =>
   serveUnary(c, SERVICES[c.req.param("service")], c.req.param("method"), (ctx, caller) => authenticate(ctx.env, caller.userId, caller.deviceId, caller.token)),
 );
-app.notFound((c) => errorResponse(c, new AppError(ErrorCode.UNIMPLEMENTED, `no route for ${c.req.method} ${c.req.path}`)));
+app.notFound(async (c) => {
+  // A file of the web page, when the Worker runs before the files are matched (npm start).
+  if ((c.req.method === "GET" || c.req.method === "HEAD") && c.env.ASSETS) {
+    const file = await c.env.ASSETS.fetch(c.req.raw);
+    if (file.status !== 404) {
+      return file;
+    }
+  }
+  return errorResponse(c, new AppError(ErrorCode.UNIMPLEMENTED, `no route for ${c.req.method} ${c.req.path}`));
+});
 app.onError((err, c) => errorResponse(c, err));

@@ -12,6 +12,8 @@ export interface Env {
   CHAT_ROOM: DurableObjectNamespace<ChatRoom>;
   ROOM_SHARD: DurableObjectNamespace<RoomShard>;
   PRESENCE: DurableObjectNamespace<Presence>;
+  /** The web page's files (web/, wrangler.toml [assets]). */
+  ASSETS?: Fetcher;
   /** Bearer secret of the server-to-server API (pb.LogicInt). Unset: that API is refused. */
   SERVER_SECRET?: string;
   /** Base URL of the business server's pb.BusinessInt. Unset: the built-in business serves. */
