@@ -68,10 +68,19 @@ describe("gim CLI", () => {
     }
     const many = await alice.run(["chat", String(bobId), "--quiet"], Array.from({ length: 600 }, (_, i) => `line ${i}`).join("\n"), 60_000);
     expect(many.code).toBe(0);
-    const synced = await bob.run(["sync", "--json"], undefined, 60_000);
-    const texts = synced.stdout.trim().split("\n").map((l) => JSON.parse(l).text);
-    expect(texts).toEqual([...[0, 1, 2].map((i) => `batch ${i}`), ...Array.from({ length: 600 }, (_, i) => `line ${i}`)]);
-    expect(synced.stderr).toMatch(/syncing: \d+ messages/);
+    // chat ends once every send is answered, i.e. stored in alice's inbox; bob's copies follow
+    // through her outbox, so the last ones may still be on their way: sync again (each sync
+    // prints only what is new) until all are there.
+    const expected = [...[0, 1, 2].map((i) => `batch ${i}`), ...Array.from({ length: 600 }, (_, i) => `line ${i}`)];
+    const first = await bob.run(["sync", "--json"], undefined, 60_000);
+    expect(first.stderr).toMatch(/syncing: \d+ messages/);
+    const texts = first.stdout.trim().split("\n").map((l) => JSON.parse(l).text);
+    for (let round = 0; texts.length < expected.length && round < 20; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const more = await bob.run(["sync", "--json"], undefined, 60_000);
+      texts.push(...more.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l).text));
+    }
+    expect(texts).toEqual(expected);
   });
 
   it("chats and joins rooms through the TCP relay framing", async () => {
