@@ -112,6 +112,8 @@ async function main(argv) {
   }
 }
 
-// Exit once the command is done: a closed client leaves no work, and stdout/stderr writes to
-// pipes and files are synchronous on POSIX, so nothing printed is lost.
-process.exit(await main(process.argv.slice(2)));
+// Exit once the command is done and what it printed is flushed: writes to a pipe whose reader is
+// slower than this process are queued, and exiting at once cut a long sync's output short.
+const code = await main(process.argv.slice(2));
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write("", resolve))));
+process.exit(code);

@@ -14,10 +14,17 @@ export class Cli {
     readonly env: Record<string, string>,
   ) {}
 
-  /** Runs a command to its end (or kills it after `timeoutMs` and fails). */
-  run(args: string[], input?: string, timeoutMs = 30_000): Promise<CliResult> {
+  /**
+   * Runs a command to its end (or kills it after `timeoutMs` and fails). `readAfterMs` leaves its
+   * output unread that long, as a slow reader would (the pipe fills and its writes queue up).
+   */
+  run(args: string[], input?: string, timeoutMs = 30_000, readAfterMs = 0): Promise<CliResult> {
     const child = this.#spawn(args);
     const out = collect(child);
+    if (readAfterMs > 0) {
+      child.stdout?.pause();
+      setTimeout(() => child.stdout?.resume(), readAfterMs);
+    }
     child.stdin?.end(input ?? "");
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

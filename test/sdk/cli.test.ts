@@ -72,7 +72,7 @@ describe("gim CLI", () => {
     // through her outbox, so the last ones may still be on their way: sync again (each sync
     // prints only what is new) until all are there.
     const expected = [...[0, 1, 2].map((i) => `batch ${i}`), ...Array.from({ length: 600 }, (_, i) => `line ${i}`)];
-    const first = await bob.run(["sync", "--json"], undefined, 60_000);
+    const first = await bob.run(["sync", "--json"], undefined, 60_000, 1_000); // its reader is slow: nothing printed may be lost
     expect(first.stderr).toMatch(/syncing: \d+ messages/);
     const texts = first.stdout.trim().split("\n").map((l) => JSON.parse(l).text);
     for (let round = 0; texts.length < expected.length && round < 20; round++) {

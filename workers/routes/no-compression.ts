@@ -10,7 +10,8 @@
  * permessage-deflate configuration agrees to no extension. (An empty value would say the same,
  * but locally it is lost on the way through Miniflare's entry worker, and the
  * `no_web_socket_compression` flag applies only to the Worker that answers the client, which
- * locally is that entry worker; this header works in both places.)
+ * locally is that entry worker. This header is tested locally, where Miniflare's Worker answers,
+ * and on Cloudflare, where ours does, the same negotiation code reads it.)
  */
 export function withoutCompression(res: Response): Response {
   if (!res.webSocket) {
