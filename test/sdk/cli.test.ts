@@ -74,7 +74,7 @@ describe("gim CLI", () => {
     const expected = [...[0, 1, 2].map((i) => `batch ${i}`), ...Array.from({ length: 600 }, (_, i) => `line ${i}`)];
     const first = await bob.run(["sync", "--json"], undefined, 60_000, 1_000); // its reader is slow: nothing printed may be lost
     expect(first.stderr).toMatch(/syncing: \d+ messages/);
-    const texts = first.stdout.trim().split("\n").map((l) => JSON.parse(l).text);
+    const texts = first.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l).text);
     for (let round = 0; texts.length < expected.length && round < 20; round++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       const more = await bob.run(["sync", "--json"], undefined, 60_000);
