@@ -1,10 +1,10 @@
 // Setup and teardown of bench/group.mjs: the local server with a fresh state dir, the machine
 // line, M + 1 users, the online members' sockets, the group and its creation notice.
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, totalmem, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalServer } from "../../scripts/local-server.mjs";
-import { call, createUsers, DeviceSocket, fmt, log, mapLimit, now, pb, summarize, waitFor, workerdPids } from "../lib.mjs";
+import { call, createUsers, DeviceSocket, fmt, log, machineFacts, mapLimit, now, pb, summarize, waitFor, workerdPids } from "../lib.mjs";
 import { codeVersion, othersNow } from "./measure.mjs";
 import { onClose, onPush } from "./traffic.mjs";
 
@@ -25,11 +25,7 @@ export async function startServer(st) {
   st.workerdPids = workerdPids();
   log(`server at ${st.baseUrl}; workerd pids ${st.workerdPids.join(",") || "(none found)"}`);
   results.machine = {
-    nproc: availableParallelism(),
-    memGiB: totalmem() / 2 ** 30,
-    node: process.version,
-    cpu: cpus()[0]?.model ?? "?",
-    loadAtStart: loadavg()[0],
+    ...machineFacts(),
     othersAtStart: await othersNow(st),
     code: codeVersion(),
   };

@@ -8,6 +8,23 @@ const PT = pb.PackageType;
 // ---------------------------------------------------------------- socket client
 
 /**
+ * Resolves when `ws` is open; rejects if its upgrade is refused (with the HTTP status and the
+ * start of the body), fails, or the socket closes first. `what` names it in those errors.
+ */
+export function whenOpen(ws, what) {
+  return new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (chunk) => (body += chunk));
+      res.on("end", () => reject(new Error(`${what} refused: HTTP ${res.statusCode} ${body.slice(0, 200)}`)));
+    });
+    ws.on("error", reject); // kept after the open too: an "error" with no listener would throw
+    ws.once("close", (code) => reject(new Error(`socket closed before open (${code})`)));
+  });
+}
+
+/**
  * One device connection. `onPush(message, recvAt)` gets every pushed pb.Message; requests
  * (send, sync, heartbeat) resolve with the decoded pb.Output. `deflate` offers permessage-deflate
  * as browsers do (the server declines it; `extensions` tells what was agreed).
@@ -29,46 +46,21 @@ export class DeviceSocket {
 
   /** Opens the socket; rejects after `timeoutMs`. */
   open(timeoutMs = 30_000) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url, { perMessageDeflate: this.deflate, handshakeTimeout: timeoutMs });
-      this.ws = ws;
-      let settled = false;
-      ws.on("open", () => {
-        settled = true;
-        resolve(this);
-      });
-      ws.on("unexpected-response", (_req, res) => {
-        let body = "";
-        res.on("data", (chunk) => (body += chunk));
-        res.on("end", () => {
-          if (!settled) {
-            settled = true;
-            reject(new Error(`upgrade refused: HTTP ${res.statusCode} ${body.slice(0, 200)}`));
-          }
-        });
-      });
-      ws.on("error", (err) => {
-        if (!settled) {
-          settled = true;
-          reject(err);
-        }
-      });
-      ws.on("close", (code, reason) => {
-        this.closed = true;
-        this.closeInfo = { code, reason: reason.toString() };
-        for (const { reject: rej, timer } of this.pending.values()) {
-          clearTimeout(timer);
-          rej(new Error(`socket closed (${code} ${reason})`));
-        }
-        this.pending.clear();
-        if (!settled) {
-          settled = true;
-          reject(new Error(`socket closed before open (${code})`));
-        }
-        this.onClose?.(this, code, reason.toString());
-      });
-      ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    const ws = new WebSocket(this.url, { perMessageDeflate: this.deflate, handshakeTimeout: timeoutMs });
+    this.ws = ws;
+    const opened = whenOpen(ws, "upgrade");
+    ws.on("close", (code, reason) => {
+      this.closed = true;
+      this.closeInfo = { code, reason: reason.toString() };
+      for (const { reject: rej, timer } of this.pending.values()) {
+        clearTimeout(timer);
+        rej(new Error(`socket closed (${code} ${reason})`));
+      }
+      this.pending.clear();
+      this.onClose?.(this, code, reason.toString());
     });
+    ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    return opened.then(() => this);
   }
 
   #onMessage(data, isBinary) {

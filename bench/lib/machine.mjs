@@ -2,9 +2,21 @@
 // processes (memory, CPU, open files) next to everything else that is busy.
 import { execFileSync } from "node:child_process";
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { now, sleep, summarize } from "./util.mjs";
+
+/** What a benchmark prints about the machine it ran on: cores, CPU model, memory, node, load. */
+export function machineFacts() {
+  return {
+    nproc: availableParallelism(),
+    memGiB: totalmem() / 2 ** 30,
+    node: process.version,
+    cpu: cpus()[0]?.model ?? "?",
+    loadAtStart: loadavg()[0],
+  };
+}
 
 /**
  * Latency of one synchronous 4 KiB write (write + fsync) in `dir`, repeated for `ms`: the disk's

@@ -2,10 +2,10 @@
 // line, users and devices, the room sockets and the sender; before push-all, closing the room
 // sockets; at the end, everything.
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, totalmem, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalServer } from "../../scripts/local-server.mjs";
-import { createUsers, DeviceSocket, fmt, log, mapLimit, now, openFds, rssBytes, sleep, summarize, ulimitN, workerdPids } from "../lib.mjs";
+import { createUsers, DeviceSocket, fmt, log, machineFacts, mapLimit, now, openFds, rssBytes, sleep, summarize, ulimitN, workerdPids } from "../lib.mjs";
 import { othersNow, waitForQuietMachine } from "./machine.mjs";
 import { closeRoomSockets, openRoomSocket, roomInfo } from "./sockets.mjs";
 
@@ -38,11 +38,7 @@ export async function startServer(st) {
   log(`server at ${st.baseUrl}; workerd pids ${st.workerdPids.join(",") || "(none found)"}; room ${st.roomId}`);
   const others = await othersNow(st);
   results.machine = {
-    nproc: availableParallelism(),
-    memGiB: totalmem() / 2 ** 30,
-    node: process.version,
-    cpu: cpus()[0]?.model ?? "?",
-    loadAtStart: loadavg()[0],
+    ...machineFacts(),
     otherPercentAtStart: others.percent,
     othersAtStart: others.busy,
     ulimitN: fdLimit,

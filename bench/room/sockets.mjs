@@ -1,7 +1,7 @@
 // Room sockets of bench/room.mjs (`/room`, read diffusion through ChatRoom + RoomShard
 // objects): opening and closing them, taking in their frames, and GetRoomInfo.
 import WebSocket from "ws";
-import { call, now, pb, PT, waitFor } from "../lib.mjs";
+import { call, now, pb, PT, waitFor, whenOpen } from "../lib.mjs";
 import { http } from "./state.mjs";
 
 /**
@@ -97,48 +97,24 @@ function onRoomFrame(st, idx, data, isBinary) {
 }
 
 /** Opens room socket `idx` for `device` (seq 0); it becomes st.subs[idx] once open. */
-export function openRoomSocket(st, idx, device, timeoutMs = 60_000) {
+export async function openRoomSocket(st, idx, device, timeoutMs = 60_000) {
   const url = `${st.baseUrl.replace(/^http/, "ws")}/room?room_id=${st.roomId}&seq=0&user_id=${device.userId}&device_id=${device.deviceId}&token=${encodeURIComponent(device.token)}`;
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: st.opts.deflate, handshakeTimeout: timeoutMs });
-    const sub = { ws, closed: false, closeInfo: null };
-    let settled = false;
-    ws.on("open", () => {
-      settled = true;
-      st.subs[idx] = sub;
-      resolve(sub);
-    });
-    ws.on("unexpected-response", (_req, res) => {
-      let body = "";
-      res.on("data", (chunk) => (body += chunk));
-      res.on("end", () => {
-        if (!settled) {
-          settled = true;
-          reject(new Error(`room upgrade refused: HTTP ${res.statusCode} ${body.slice(0, 200)}`));
-        }
-      });
-    });
-    ws.on("error", (err) => {
-      if (!settled) {
-        settled = true;
-        reject(err);
-      }
-    });
-    ws.on("close", (code, reason) => {
-      sub.closed = true;
-      sub.closeInfo = { code, reason: reason.toString() };
-      if (!st.closing) {
-        st.unexpectedCloses++;
-        const key = `${code} ${reason.toString()}`.trim();
-        st.closeCodes.set(key, (st.closeCodes.get(key) ?? 0) + 1);
-      }
-      if (!settled) {
-        settled = true;
-        reject(new Error(`room socket closed before open (${code})`));
-      }
-    });
-    ws.on("message", (data, isBinary) => onRoomFrame(st, idx, data, isBinary));
+  const ws = new WebSocket(url, { perMessageDeflate: st.opts.deflate, handshakeTimeout: timeoutMs });
+  const sub = { ws, closed: false, closeInfo: null };
+  const opened = whenOpen(ws, "room upgrade");
+  ws.on("close", (code, reason) => {
+    sub.closed = true;
+    sub.closeInfo = { code, reason: reason.toString() };
+    if (!st.closing) {
+      st.unexpectedCloses++;
+      const key = `${code} ${reason.toString()}`.trim();
+      st.closeCodes.set(key, (st.closeCodes.get(key) ?? 0) + 1);
+    }
   });
+  ws.on("message", (data, isBinary) => onRoomFrame(st, idx, data, isBinary));
+  await opened;
+  st.subs[idx] = sub;
+  return sub;
 }
 
 /** Closes every room socket (terminates those not closed within 30 s); false if some were. */
