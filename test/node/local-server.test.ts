@@ -1,6 +1,7 @@
-// The single-machine deployment itself: state survives a restart, and code sign-in is refused
-// when DEV_SIGNIN_CODE is not configured (as on a real deployment).
+// The single-machine deployment itself: state survives a restart, code sign-in is refused
+// when DEV_SIGNIN_CODE is not configured (as on a real deployment), and a busy port is named.
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -54,6 +55,17 @@ describe("local server", () => {
       expect(res.body).toMatchObject({ code: "failed_precondition", gimCode: 10018 });
     } finally {
       await server.stop();
+    }
+  });
+
+  it("names the address when the port is already taken", async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    const { port } = squatter.address() as AddressInfo;
+    try {
+      await expect(startLocalServer({ port, stateDir: freshStateDir(), quiet: true })).rejects.toThrow(`127.0.0.1:${port} is already in use`);
+    } finally {
+      squatter.close();
     }
   });
 });
