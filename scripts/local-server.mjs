@@ -1,6 +1,6 @@
-// The local server: the Worker, its Durable Objects and D1 on Miniflare's own workerd socket
-// (no wrangler dev proxy in front, which dies near 3,200 WebSockets), state on disk, D1
-// migrations applied at start. Used by `npm start`, the node tests and the benchmarks.
+// The local server: the Worker, its Durable Objects and D1 in workerd under Miniflare, the Worker
+// on its own workerd socket (no wrangler dev proxy in front, which dies near 3,200 WebSockets, and
+// no Miniflare entry Worker), state on disk, D1 migrations applied at start. Used by `npm start`, the node tests and the benchmarks.
 import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare } from "miniflare";

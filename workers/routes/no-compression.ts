@@ -8,10 +8,9 @@
  * How: the runtime negotiates with the client when the Worker's 101 response reaches the
  * client, and a response with a `Sec-WebSocket-Extensions` header that is not a valid
  * permessage-deflate configuration agrees to no extension. (An empty value would say the same,
- * but locally it is lost on the way through Miniflare's entry worker, and the
- * `no_web_socket_compression` flag applies only to the Worker that answers the client, which
- * locally is that entry worker. This header is tested locally, where Miniflare's Worker answers,
- * and on Cloudflare, where ours does, the same negotiation code reads it.)
+ * but is lost when another Worker proxies the socket, as Miniflare's entry Worker did locally;
+ * the `no_web_socket_compression` flag likewise applies only to the Worker that answers the
+ * client. This header works either way, so it holds whoever stands in front.)
  */
 export function withoutCompression(res: Response): Response {
   if (!res.webSocket) {
