@@ -106,11 +106,41 @@ export async function serveUnary(
   return c.json(toJson(method.response, res));
 }
 
+/** The flags the runtime sets on Durable Object errors that are not our code's (Cloudflare's error handling). */
+interface PlatformError extends Error {
+  overloaded?: boolean;
+  retryable?: boolean;
+  durableObjectReset?: boolean;
+}
+
+/**
+ * A Durable Object that was overloaded, reset (for example when it could not open its database
+ * because the machine ran out of files) or briefly unreachable: the request may work later, so
+ * the caller gets 503 `unavailable` and a hint, not 500 `internal`.
+ */
+function unavailableMessage(err: unknown): string | null {
+  if (!(err instanceof Error)) {
+    return null;
+  }
+  const flags = err as PlatformError;
+  if (flags.overloaded) {
+    return "the server is overloaded; retry later with backoff";
+  }
+  if (flags.retryable || flags.durableObjectReset) {
+    return "the user's object is restarting or out of resources; retry with backoff";
+  }
+  return null;
+}
+
 /** Maps any thrown error to a Connect error response; unknown errors are logged, not exposed. */
 export function errorResponse(c: Context<AppEnv>, err: unknown): Response {
   if (err instanceof AppError) {
     return c.json(connectErrorBody(err.code, err.message), codeInfo(err.code).httpStatus as 400);
   }
   console.error(`${c.req.method} ${c.req.path} failed`, err);
+  const unavailable = unavailableMessage(err);
+  if (unavailable) {
+    return c.json(connectErrorBody(ErrorCode.UNAVAILABLE, unavailable), 503);
+  }
   return c.json(connectErrorBody(ErrorCode.INTERNAL, "internal error"), 500);
 }
