@@ -21,7 +21,7 @@ const st = createState(parseOptions());
 const { opts } = st;
 
 async function main() {
-  const server = await openServer(opts.url, opts.tmp);
+  const server = await openServer(opts.url, { tmpBase: opts.tmp });
   const results = [];
   let exitCode = 0;
   try {

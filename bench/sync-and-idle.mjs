@@ -65,7 +65,7 @@ const results = {};
 // ---------------------------------------------------------------- main
 
 async function main() {
-  const server = await openServer(opts.url, opts.tmp);
+  const server = await openServer(opts.url, { tmpBase: opts.tmp });
   let code = 0;
   try {
     log(`server ${server.url}${server.inProcess ? ` (in-process, state ${server.stateDir})` : ""}`);

@@ -1,10 +1,6 @@
 // Setup and teardown of bench/group.mjs: the local server with a fresh state dir, the machine
 // line, M + 1 users, the online members' sockets, the group and its creation notice.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startLocalServer } from "../../scripts/local-server.mjs";
-import { call, createUsers, DeviceSocket, fmt, log, machineFacts, mapLimit, now, pb, summarize, waitFor, workerdPids } from "../lib.mjs";
+import { call, createUsers, DeviceSocket, fmt, log, machineFacts, mapLimit, now, openServer, pb, summarize, waitFor, workerdPids } from "../lib.mjs";
 import { codeVersion, othersNow } from "./measure.mjs";
 import { onClose, onPush } from "./traffic.mjs";
 
@@ -13,17 +9,12 @@ const MT_COMMAND = pb.MessageType.MT_COMMAND;
 /** Starts the local server (st.server, st.baseUrl, st.stateDir) and prints the code and machine lines. */
 export async function startServer(st) {
   const { opts, results } = st;
-  process.env.WRANGLER_SEND_METRICS ??= "false";
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  st.stateDir = mkdtempSync(join(opts.tmp || tmpdir(), "gim-bench-group-"));
-  log(`starting the local server (state in ${st.stateDir})`);
-  st.server = await startLocalServer({ port: 0, stateDir: st.stateDir, quiet: true });
-  st.baseUrl = st.server.url.replace("localhost", "127.0.0.1");
-  if (new URL(st.baseUrl).hostname !== "127.0.0.1") {
-    throw new Error(`server is not on 127.0.0.1: ${st.baseUrl}`);
-  }
+  log("starting the local server");
+  st.server = await openServer("", { tmpBase: opts.tmp, prefix: "gim-bench-group-" });
+  st.stateDir = st.server.stateDir;
+  st.baseUrl = st.server.url;
   st.workerdPids = workerdPids();
-  log(`server at ${st.baseUrl}; workerd pids ${st.workerdPids.join(",") || "(none found)"}`);
+  log(`server at ${st.baseUrl} (state in ${st.stateDir}); workerd pids ${st.workerdPids.join(",") || "(none found)"}`);
   results.machine = {
     ...machineFacts(),
     othersAtStart: await othersNow(st),
@@ -112,9 +103,6 @@ export async function cleanup(st) {
     const s = st.server;
     st.server = null;
     await s.stop().catch((err) => log("server stop failed:", err.message));
-  }
-  if (st.stateDir) {
-    rmSync(st.stateDir, { recursive: true, force: true });
     st.stateDir = "";
   }
 }

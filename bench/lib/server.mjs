@@ -8,10 +8,13 @@ import { mapLimit, phonePrefix } from "./util.mjs";
 // ---------------------------------------------------------------- server
 
 /**
- * Starts the local stack in this process (a fresh state dir made under `tmpBase`, default the
- * OS temp dir) or uses `url`. Returns { url, stop(), inProcess, stateDir }.
+ * Starts the local stack in this process or uses `url`. Options of the local stack: `tmpBase`
+ * (where its fresh state dir is made, default the OS temp dir), `prefix` (the dir's name),
+ * `quiet` (Miniflare's log at warnings only, default true) and `vars` (Worker variables, on top
+ * of GIM_VAR_<NAME> from the environment). Returns { url, stop(), inProcess, stateDir }; stop()
+ * also removes the state dir.
  */
-export async function openServer(url, tmpBase = "") {
+export async function openServer(url, { tmpBase = "", prefix = "gim-bench-", quiet = true, vars = {} } = {}) {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   if (url) {
@@ -22,14 +25,20 @@ export async function openServer(url, tmpBase = "") {
     return { url: `http://127.0.0.1:${parsed.port || 80}`, inProcess: false, stop: async () => {} };
   }
   const { startLocalServer } = await import("../../scripts/local-server.mjs");
-  const stateDir = mkdtempSync(join(tmpBase || tmpdir(), "gim-bench-"));
+  const stateDir = mkdtempSync(join(tmpBase || tmpdir(), prefix));
   // GIM_VAR_<NAME>=value in the environment sets the Worker variable NAME (e.g. a limit to compare).
-  const vars = Object.fromEntries(
+  const envVars = Object.fromEntries(
     Object.entries(process.env)
       .filter(([name]) => name.startsWith("GIM_VAR_"))
       .map(([name, value]) => [name.slice("GIM_VAR_".length), value]),
   );
-  const server = await startLocalServer({ port: 0, stateDir, quiet: true, vars });
+  let server;
+  try {
+    server = await startLocalServer({ port: 0, stateDir, quiet, vars: { ...envVars, ...vars } });
+  } catch (err) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url: server.url.replace("localhost", "127.0.0.1"),
     inProcess: true,

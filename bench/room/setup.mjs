@@ -1,11 +1,8 @@
 // Setup and teardown of bench/room.mjs: the local server with a fresh state dir and the machine
 // line, users and devices, the room sockets and the sender; before push-all, closing the room
 // sockets; at the end, everything.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startLocalServer } from "../../scripts/local-server.mjs";
-import { createUsers, DeviceSocket, fmt, log, machineFacts, mapLimit, now, openFds, rssBytes, sleep, summarize, ulimitN, workerdPids } from "../lib.mjs";
+import { rmSync } from "node:fs";
+import { createUsers, DeviceSocket, fmt, log, machineFacts, mapLimit, now, openFds, openServer, rssBytes, sleep, summarize, ulimitN, workerdPids } from "../lib.mjs";
 import { othersNow, waitForQuietMachine } from "./machine.mjs";
 import { closeRoomSockets, openRoomSocket, roomInfo } from "./sockets.mjs";
 
@@ -24,18 +21,13 @@ export async function startServer(st) {
   if (opts["load-wait"] > 0) {
     await waitForQuietMachine(st, "before start");
   }
-  process.env.WRANGLER_SEND_METRICS ??= "false";
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  st.stateDir = mkdtempSync(join(opts.tmp || tmpdir(), "gim-bench-room-"));
-  log(`starting the local server (state in ${st.stateDir})`);
+  log("starting the local server");
   const vars = opts["shard-size"] > 0 ? { ROOM_SHARD_SIZE: String(Math.floor(opts["shard-size"])) } : {};
-  st.server = await startLocalServer({ port: 0, stateDir: st.stateDir, quiet: !opts.verbose, vars });
-  st.baseUrl = st.server.url.replace("localhost", "127.0.0.1");
-  if (new URL(st.baseUrl).hostname !== "127.0.0.1") {
-    throw new Error(`server is not on 127.0.0.1: ${st.baseUrl}`);
-  }
+  st.server = await openServer("", { tmpBase: opts.tmp, prefix: "gim-bench-room-", quiet: !opts.verbose, vars });
+  st.stateDir = st.server.stateDir;
+  st.baseUrl = st.server.url;
   st.workerdPids = workerdPids();
-  log(`server at ${st.baseUrl}; workerd pids ${st.workerdPids.join(",") || "(none found)"}; room ${st.roomId}`);
+  log(`server at ${st.baseUrl} (state in ${st.stateDir}); workerd pids ${st.workerdPids.join(",") || "(none found)"}; room ${st.roomId}`);
   const others = await othersNow(st);
   results.machine = {
     ...machineFacts(),
@@ -177,6 +169,7 @@ export async function cleanup(st) {
     }
   }
   if (st.stateDir) {
+    // stop() removes it too, unless it did not finish in time
     rmSync(st.stateDir, { recursive: true, force: true });
     st.stateDir = "";
   }
