@@ -11,12 +11,9 @@
 //
 // The parts live in bench/relay/: options, users (setup calls), conn (WebSocket or TCP device
 // connection), load (the 1:1 runs), cpu, child (the relay child process), idle, report.
-import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
-import { startLocalServer } from "../scripts/local-server.mjs";
+import { cpus, totalmem } from "node:os";
 import { loadRelay } from "../tcp-relay/build.mjs";
-import { workerdPids } from "./lib.mjs";
+import { openServer, workerdPids } from "./lib.mjs";
 import { startRelayChild } from "./relay/child.mjs";
 import { Conn } from "./relay/conn.mjs";
 import { runIdle } from "./relay/idle.mjs";
@@ -26,11 +23,8 @@ import { printComparison, printIdle, printLoad } from "./relay/report.mjs";
 import { createUsers } from "./relay/users.mjs";
 
 const opts = parseOptions();
-const stateDir = mkdtempSync(join(opts.tmp || tmpdir(), "gim-bench-relay-"));
-process.env.WRANGLER_SEND_METRICS ??= "false";
-process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-const server = await startLocalServer({ port: 0, stateDir, quiet: true });
-const baseUrl = server.url.replace("localhost", "127.0.0.1");
+const server = await openServer("", { tmpBase: opts.tmp, prefix: "gim-bench-relay-" });
+const baseUrl = server.url;
 const relayModule = await loadRelay();
 /** The run's state, passed to every part: relayChild is the relay child process while one runs. */
 const st = {
@@ -87,7 +81,6 @@ try {
 } finally {
   await st.relayChild?.stop();
   await server.stop();
-  rmSync(stateDir, { recursive: true, force: true });
 }
 if (opts.json) {
   console.log(JSON.stringify(results));
