@@ -6,9 +6,12 @@
  * client wires `requestSync` to the socket and feeds replies and pushes back in.
  *
  * Unplaced start. A cursor at seq 0 syncs with seq 0, "after the highest ack of the user's
- * devices"; the reply does not say which seq that is. Until it knows a position it holds
+ * devices"; its pages do not say which seq that is. Until it knows a position it holds
  * everything (sync pages, pushes, own copies) and places itself at the lowest seq held once no
  * own send awaits its reply (the reply to an own send can come after a push with a higher seq).
+ * A sync that ends with nothing held places it at the inbox's highest seq (`SyncOutput.last_seq`):
+ * every message up to it is read, and the next reconnect syncs from there rather than from the
+ * highest ack, which another device may move past messages this one never got.
  * Held messages survive reconnects: a sync from 0 may now start past them, since sending acks the
  * sender's device. Gaps between held seqs are fetched with a sync from the lowest one.
  */
@@ -90,8 +93,11 @@ export class InboxCursor {
     this.#place(false);
   }
 
-  /** One `SyncOutput` page of the sync in flight. */
-  syncPage(messages: readonly pb.Message[], hasMore: boolean): void {
+  /**
+   * One `SyncOutput` page of the sync in flight; `inboxLastSeq` is its `last_seq`, the inbox's
+   * highest seq when the page was read (0 from a server that does not send it).
+   */
+  syncPage(messages: readonly pb.Message[], hasMore: boolean, inboxLastSeq = 0): void {
     if (!this.#syncing) {
       return;
     }
@@ -103,7 +109,7 @@ export class InboxCursor {
         return;
       }
       this.#syncing = false;
-      if (!this.#place(true)) {
+      if (!this.#place(true) && !this.#placeAtInboxEnd(inboxLastSeq)) {
         this.#hooks.synced(this.#lastSeq); // connected, but nothing to place on yet
       }
       return;
@@ -139,6 +145,21 @@ export class InboxCursor {
     this.#placed = true;
     this.#lastSeq = lowest - 1;
     this.#release(announce);
+    return true;
+  }
+
+  /**
+   * Places an unplaced cursor that holds nothing at the inbox's highest seq, after a sync from 0
+   * found nothing past the highest ack. Not while an own send awaits its reply: its seq may be
+   * at or below that seq and never reach this device otherwise (sending acks it).
+   */
+  #placeAtInboxEnd(inboxLastSeq: number): boolean {
+    if (this.#placed || this.#held.size > 0 || inboxLastSeq <= 0 || (this.#hooks.sendsInFlight?.() ?? 0) > 0) {
+      return false;
+    }
+    this.#placed = true;
+    this.#lastSeq = inboxLastSeq;
+    this.#hooks.synced(this.#lastSeq);
     return true;
   }
 

@@ -129,7 +129,7 @@ export class InboxStream {
         const lastSeq = messages.reduce((max, m) => Math.max(max, m.seq), this.lastSeq);
         // Progress first: the page's messages and, on the last page, "synced" follow.
         this.#events.emit("syncProgress", { fromSeq, lastSeq, received, hasMore: page.hasMore });
-        this.#cursor.syncPage(messages, page.hasMore);
+        this.#cursor.syncPage(messages, page.hasMore, Number(page.lastSeq));
       },
       (err: unknown) => {
         if (conn === this.#conn) {

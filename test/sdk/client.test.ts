@@ -71,7 +71,7 @@ describe("GimClient", () => {
     }
     const laptop = await online({}, phone); // syncs from 0: after the highest ack, so nothing
     const atLaptop = recordMessages(laptop);
-    expect(laptop.lastSeq).toBe(0);
+    expect(laptop.lastSeq).toBe(3); // the empty page's last_seq
 
     const own = await laptop.sendText({ userId: bob.session!.userId }, "from the laptop");
     await bob.sendText({ userId: alice.session!.userId }, "reply");
@@ -79,6 +79,27 @@ describe("GimClient", () => {
     await waitFor(() => atLaptop.length === 2, "the laptop's own copy and bob's reply");
     expect(atLaptop.map(textOf)).toEqual(["from the laptop", "reply"]);
     expect(atLaptop.map((m) => m.seq)).toEqual([own.seq, own.seq + 1]);
+  });
+
+  it("resumes a new device from where it was placed, not from an ack another device moved meanwhile", async () => {
+    const phone = uniquePhone();
+    const alice = await online({}, phone);
+    const bob = await online();
+    for (let i = 0; i < 3; i++) {
+      await alice.sendText({ userId: bob.session!.userId }, `before ${i}`);
+    }
+    const laptop = await online({}, phone);
+    expect(laptop.lastSeq).toBe(3);
+    laptop.disconnect();
+
+    await bob.sendText({ userId: alice.session!.userId }, "while the laptop was off 1");
+    await bob.sendText({ userId: alice.session!.userId }, "while the laptop was off 2");
+    await alice.sendText({ userId: bob.session!.userId }, "alice answers"); // acks alice's phone past them
+    const atLaptop = recordMessages(laptop);
+    await laptop.connect();
+
+    expect(atLaptop.map(textOf)).toEqual(["while the laptop was off 1", "while the laptop was off 2", "alice answers"]);
+    expect(atLaptop.map((m) => m.seq)).toEqual([4, 5, 6]);
   });
 
   it("stores a message once when it is sent again with the same clientMsgId", async () => {

@@ -115,6 +115,35 @@ describe("InboxCursor", () => {
     expect(h.syncRequests).toEqual([0]);
   });
 
+  it("at seq 0, an empty sync places it at the inbox's last seq, and it syncs from there later", () => {
+    const h = harness(0);
+    h.cursor.start();
+    h.cursor.syncPage([], false, 7);
+    expect(h.cursor.lastSeq).toBe(7);
+    expect(h.synced()).toBe(1);
+    h.cursor.push(msg(8));
+    expect(h.delivered).toEqual([8]);
+    h.cursor.stop();
+    h.cursor.start();
+    expect(h.syncRequests).toEqual([0, 8]);
+    h.cursor.syncPage(page(9, 10), false, 10);
+    expect(h.delivered).toEqual([8, 9, 10]);
+  });
+
+  it("at seq 0, does not place itself at the inbox's last seq while an own send awaits its reply", () => {
+    const h = harness(0);
+    h.cursor.start();
+    h.state.inFlight = 1;
+    h.cursor.syncPage([], false, 7); // our send may already have seq 7, acked for this device
+    expect(h.cursor.lastSeq).toBe(0);
+    expect(h.synced()).toBe(1);
+    h.cursor.push(msg(7)); // its reply
+    h.state.inFlight = 0;
+    h.cursor.settle();
+    expect(h.delivered).toEqual([7]);
+    expect(h.cursor.lastSeq).toBe(7);
+  });
+
   it("at seq 0 with nothing synced, waits for the reply of an own send that may come after a higher push", () => {
     const h = harness(0);
     h.cursor.start();
