@@ -1,31 +1,48 @@
 /**
- * What a sender's inbox needs to know about users, cached so that a send costs no directory
- * lookup: its own profile (put in every message) and which receivers exist.
+ * What a sender's inbox needs to know about users, kept in its SQLite so that a send costs no
+ * directory look-up, also after the object restarts: its own profile (put in every message) and
+ * which receivers exist.
  */
 import { ErrorCode } from "../../proto/codes";
 import { AppError } from "../../proto/errors";
+import { businessConfig } from "../../workers/business/business-client";
 import { getUser } from "../../workers/directory";
 import type { Env } from "../../workers/env";
 import type { SenderProfile } from "./send";
+import type { Statements } from "./statements";
 
-const PROFILE_TTL_MS = 60_000;
+/**
+ * Age after which the own profile is read again: the business server's cache time when there
+ * is one (its profiles change without telling gim), else a minute (the built-in UpdateUser
+ * tells the inbox at once; this is only a safety net).
+ */
+const BUILT_IN_PROFILE_REFRESH_MS = 60_000;
+
+type StoredProfile = SenderProfile & { loadedAt: number };
 
 export class Peers {
   readonly #env: Env;
   readonly #userId: number;
-  #profile: (SenderProfile & { loadedAt: number }) | null = null;
+  readonly #stmts: Statements;
+  #profile: StoredProfile | null = null;
+  /** A read of the own profile in flight, shared by the sends that wait for it. */
+  #profileLoad: Promise<StoredProfile> | null = null;
+  /** Bumped when the profile changes, so a read started before the change is not kept. */
+  #profileVersion = 0;
+  /** Receivers known to exist, from the table or the directory (the table is the truth). */
   readonly #known = new Set<number>();
   /** Directory look-ups in flight, so concurrent sends to a new receiver share one. */
   readonly #checking = new Map<number, Promise<boolean>>();
 
-  constructor(env: Env, userId: number) {
+  constructor(env: Env, userId: number, stmts: Statements) {
     this.#env = env;
     this.#userId = userId;
+    this.#stmts = stmts;
   }
 
-  /** Throws USER_NOT_FOUND for an unknown user. Users are never deleted, so a hit is kept. */
+  /** Throws USER_NOT_FOUND for an unknown user. */
   async requireUser(userId: number): Promise<void> {
-    if (userId === this.#userId || this.#known.has(userId)) {
+    if (this.#isKnown(userId)) {
       return;
     }
     if (!(await this.#exists(userId))) {
@@ -39,9 +56,46 @@ export class Peers {
    * all, not one each.
    */
   lookAhead(userId: number): void {
-    if (userId > 0 && userId !== this.#userId && !this.#known.has(userId)) {
+    if (userId > 0 && !this.#isKnown(userId)) {
       this.#exists(userId).catch(() => undefined); // requireUser reports a failure
     }
+  }
+
+  /**
+   * This user's profile for the next message. A stored one is used at once; when it is older
+   * than the refresh time it is read again for the sends after this one, so no send waits for
+   * the directory and sends go on while the business server is down. Only the first send (and
+   * the first after a change) waits for the read.
+   */
+  async senderProfile(): Promise<SenderProfile> {
+    this.#profile ??= this.#storedProfile();
+    if (!this.#profile) {
+      return this.#loadProfile();
+    }
+    const refreshMs = businessConfig(this.#env)?.cacheMs ?? BUILT_IN_PROFILE_REFRESH_MS;
+    if (Date.now() - this.#profile.loadedAt > refreshMs) {
+      this.#loadProfile().catch((err: unknown) => console.warn(`UserInbox:${this.#userId} profile not refreshed`, err));
+    }
+    return this.#profile;
+  }
+
+  /** The user changed the profile: the next send reads it again. */
+  forgetProfile(): void {
+    this.#profileVersion += 1;
+    this.#profile = null;
+    this.#profileLoad = null;
+    this.#stmts.deleteOwnProfile();
+  }
+
+  #isKnown(userId: number): boolean {
+    if (userId === this.#userId || this.#known.has(userId)) {
+      return true;
+    }
+    if (this.#stmts.isKnownUser(userId)) {
+      this.#known.add(userId);
+      return true;
+    }
+    return false;
   }
 
   #exists(userId: number): Promise<boolean> {
@@ -49,8 +103,9 @@ export class Peers {
     if (!check) {
       check = getUser(this.#env, userId)
         .then((user) => {
-          if (user) {
+          if (user && !this.#known.has(userId)) {
             this.#known.add(userId);
+            this.#stmts.addKnownUser(userId);
           }
           return Boolean(user);
         })
@@ -60,17 +115,31 @@ export class Peers {
     return check;
   }
 
-  /** This user's profile, cached for PROFILE_TTL_MS (UpdateUser clears it at once). */
-  async senderProfile(): Promise<SenderProfile> {
-    const now = Date.now();
-    if (!this.#profile || now - this.#profile.loadedAt > PROFILE_TTL_MS) {
-      const user = await getUser(this.#env, this.#userId);
-      this.#profile = { nickname: user?.nickname ?? "", avatarUrl: user?.avatarUrl ?? "", extra: user?.extra ?? "", loadedAt: now };
-    }
-    return this.#profile;
+  #storedProfile(): StoredProfile | null {
+    const row = this.#stmts.ownProfile();
+    return row ? { nickname: row.nickname, avatarUrl: row.avatar_url, extra: row.extra, loadedAt: row.loaded_at } : null;
   }
 
-  forgetProfile(): void {
-    this.#profile = null;
+  #loadProfile(): Promise<StoredProfile> {
+    if (!this.#profileLoad) {
+      const version = this.#profileVersion;
+      const loadedAt = Date.now();
+      const load = getUser(this.#env, this.#userId)
+        .then((user) => {
+          const profile = { nickname: user?.nickname ?? "", avatarUrl: user?.avatarUrl ?? "", extra: user?.extra ?? "", loadedAt };
+          if (version === this.#profileVersion) {
+            this.#profile = profile;
+            this.#stmts.putOwnProfile(profile.nickname, profile.avatarUrl, profile.extra, loadedAt);
+          }
+          return profile;
+        })
+        .finally(() => {
+          if (this.#profileLoad === load) {
+            this.#profileLoad = null;
+          }
+        });
+      this.#profileLoad = load;
+    }
+    return this.#profileLoad;
   }
 }

@@ -99,4 +99,23 @@ export const INBOX_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbox_v5 RENAME TO outbox;
     `,
   },
+  {
+    id: 6,
+    name: "known users and own profile",
+    sql: `
+      -- Users this inbox found in the directory. Users are never deleted, so a send to one of
+      -- them needs no directory look-up again, also after the object restarts.
+      CREATE TABLE known_users (
+        user_id INTEGER PRIMARY KEY
+      );
+      -- This user's profile as put in every message it sends (one row), with when it was read.
+      CREATE TABLE own_profile (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        nickname TEXT NOT NULL,
+        avatar_url TEXT NOT NULL,
+        extra TEXT NOT NULL,
+        loaded_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -13,6 +13,13 @@ export interface OutboxRow extends Record<string, SqlStorageValue> {
   body: ArrayBuffer;
 }
 
+export interface ProfileRow extends Record<string, SqlStorageValue> {
+  nickname: string;
+  avatar_url: string;
+  extra: string;
+  loaded_at: number;
+}
+
 export interface TokenRow extends Record<string, SqlStorageValue> {
   token_hash: string;
   expires_at: number;
@@ -116,6 +123,27 @@ export function createStatements(sql: SqlStorage) {
     },
     devices(): { device_id: number; brand_push_id: string }[] {
       return sql.exec<{ device_id: number; brand_push_id: string }>("SELECT device_id, brand_push_id FROM devices ORDER BY device_id").toArray();
+    },
+    isKnownUser(userId: number): boolean {
+      return sql.exec("SELECT 1 FROM known_users WHERE user_id = ?", userId).toArray().length > 0;
+    },
+    addKnownUser(userId: number): void {
+      sql.exec("INSERT INTO known_users (user_id) VALUES (?) ON CONFLICT (user_id) DO NOTHING", userId);
+    },
+    ownProfile(): ProfileRow | undefined {
+      return sql.exec<ProfileRow>("SELECT nickname, avatar_url, extra, loaded_at FROM own_profile WHERE id = 1").toArray()[0];
+    },
+    putOwnProfile(nickname: string, avatarUrl: string, extra: string, loadedAt: number): void {
+      sql.exec(
+        "INSERT INTO own_profile (id, nickname, avatar_url, extra, loaded_at) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname, avatar_url = excluded.avatar_url, extra = excluded.extra, loaded_at = excluded.loaded_at",
+        nickname,
+        avatarUrl,
+        extra,
+        loadedAt,
+      );
+    },
+    deleteOwnProfile(): void {
+      sql.exec("DELETE FROM own_profile");
     },
     putToken(deviceId: number, tokenHash: string, expiresAt: number): void {
       sql.exec(

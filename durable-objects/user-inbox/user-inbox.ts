@@ -71,7 +71,7 @@ export class UserInbox extends DurableObject<Env> {
       userId: this.#userId,
       armAlarm: (at) => this.#armAlarm(at),
     });
-    this.#peers = new Peers(env, this.#userId);
+    this.#peers = new Peers(env, this.#userId, this.#stmts);
     this.#rooms = new RoomSubscriptions(ctx, env, this.#userId);
   }
 

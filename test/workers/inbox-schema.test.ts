@@ -13,13 +13,25 @@ it("creates the UserInbox schema exactly once, recorded in _schema_migrations", 
       .map((row) => row.name),
     migrations: state.storage.sql.exec<{ id: number; name: string }>("SELECT id, name FROM _schema_migrations").toArray(),
   }));
-  expect(tables).toEqual(["_schema_migrations", "device_acks", "device_tokens", "devices", "events", "messages", "outbox", "sent"]);
+  expect(tables).toEqual([
+    "_schema_migrations",
+    "device_acks",
+    "device_tokens",
+    "devices",
+    "events",
+    "known_users",
+    "messages",
+    "outbox",
+    "own_profile",
+    "sent",
+  ]);
   expect(migrations).toEqual([
     { id: 1, name: "inbox" },
     { id: 2, name: "events" },
     { id: 3, name: "devices" },
     { id: 4, name: "fewer pages per send" },
     { id: 5, name: "outbox as one b-tree" },
+    { id: 6, name: "known users and own profile" },
   ]);
 });
 
@@ -28,7 +40,7 @@ it("keeps pending outbox rows and send records when migrations 4 and 5 rebuild t
   const after = await runInDurableObject(stub, (_inbox, state) => {
     const sql = state.storage.sql;
     // Back to the schema of migration 3, with data in it.
-    for (const table of ["messages", "sent", "outbox", "device_acks", "device_tokens", "events", "devices", "_schema_migrations"]) {
+    for (const table of ["messages", "sent", "outbox", "device_acks", "device_tokens", "events", "devices", "known_users", "own_profile", "_schema_migrations"]) {
       sql.exec(`DROP TABLE IF EXISTS ${table}`);
     }
     migrate(sql, INBOX_MIGRATIONS.slice(0, 3));
