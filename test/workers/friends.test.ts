@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
 import { call, connect, ok, signIn, syncAll, type Session } from "./helpers";
@@ -57,8 +58,52 @@ describe("friends", () => {
     await ok("pb.LogicExt/AddFriend", { friendId: alice.userId }, bob);
     expect((await ok("pb.LogicExt/GetFriends", {}, alice)).friends.map((f: { userId: string }) => f.userId)).toEqual([String(bob.userId)]);
     expect((await ok("pb.LogicExt/GetFriends", {}, bob)).friends.map((f: { userId: string }) => f.userId)).toEqual([String(alice.userId)]);
-    // Agreeing to an already agreed request is a no-op.
+    // Agreeing to an already agreed request changes nothing and notifies no one twice.
     await ok("pb.LogicExt/AgreeAddFriend", { userId: alice.userId }, bob);
+    const aliceInbox = (await syncAll(await connect(alice), 0)).messages;
+    expect(aliceInbox.map((m) => command(m).code)).toEqual([pb.PushCode.PC_AGREE_ADD_FRIEND]);
+  });
+
+  it("notifies every request and agreement again after a delete, and a repeated call notifies nothing twice", async () => {
+    const alice = await named("a6");
+    const bob = await named("b6");
+    await ok("pb.LogicExt/AddFriend", { friendId: bob.userId }, alice);
+    await ok("pb.LogicExt/AgreeAddFriend", { userId: alice.userId }, bob);
+    await ok("pb.LogicExt/DeleteFriend", { friendId: bob.userId }, alice);
+    await ok("pb.LogicExt/AddFriend", { friendId: bob.userId, description: "again" }, alice);
+    await ok("pb.LogicExt/AddFriend", { friendId: bob.userId, description: "and again" }, alice); // a retry
+    await ok("pb.LogicExt/AgreeAddFriend", { userId: alice.userId }, bob);
+    await ok("pb.LogicExt/AgreeAddFriend", { userId: alice.userId }, bob); // a retry
+
+    const bobInbox = (await syncAll(await connect(bob), 0)).messages.map(command);
+    expect(bobInbox.map((c) => c.code)).toEqual([pb.PushCode.PC_ADD_FRIEND, pb.PushCode.PC_DELETE_FRIEND, pb.PushCode.PC_ADD_FRIEND]);
+    expect(pb.AddFriendPush.decode(bobInbox[2]!.data).description).toBe("again");
+    const aliceInbox = (await syncAll(await connect(alice), 0)).messages;
+    expect(aliceInbox.map((m) => command(m).code)).toEqual([pb.PushCode.PC_AGREE_ADD_FRIEND, pb.PushCode.PC_AGREE_ADD_FRIEND]);
+  });
+
+  it("delivers on a retry the notification an earlier attempt wrote the change for but lost", async () => {
+    const alice = await named("a7");
+    const bob = await named("b7");
+    // What a first AddFriend leaves when its call to bob's inbox fails after the D1 write.
+    await env.DB.prepare(
+      "INSERT INTO friends (user_id, friend_id, description, status, create_time, update_time, request_ms) VALUES (?, ?, 'hi', 0, 1, 1, 1234)",
+    )
+      .bind(alice.userId, bob.userId)
+      .run();
+    await ok("pb.LogicExt/AddFriend", { friendId: bob.userId }, alice);
+    const bobInbox = (await syncAll(await connect(bob), 0)).messages.map(command);
+    expect(bobInbox.map((c) => c.code)).toEqual([pb.PushCode.PC_ADD_FRIEND]);
+    expect(pb.AddFriendPush.decode(bobInbox[0]!.data).description).toBe("hi");
+
+    // And what a first AgreeAddFriend leaves.
+    await env.DB.batch([
+      env.DB.prepare("UPDATE friends SET status = 1 WHERE user_id = ? AND friend_id = ?").bind(alice.userId, bob.userId),
+      env.DB.prepare("INSERT INTO friends (user_id, friend_id, status, create_time, update_time, request_ms) VALUES (?, ?, 1, 1, 1, 1235)").bind(bob.userId, alice.userId),
+    ]);
+    await ok("pb.LogicExt/AgreeAddFriend", { userId: alice.userId }, bob);
+    const aliceInbox = (await syncAll(await connect(alice), 0)).messages;
+    expect(aliceInbox.map((m) => command(m).code)).toEqual([pb.PushCode.PC_AGREE_ADD_FRIEND]);
   });
 
   it("rejects a request and tells the requester", async () => {
@@ -86,6 +131,17 @@ describe("friends", () => {
     const bobInbox = (await syncAll(await connect(bob), 0)).messages;
     expect(bobInbox.map((m) => command(m).code)).toEqual([pb.PushCode.PC_ADD_FRIEND, pb.PushCode.PC_DELETE_FRIEND]);
     expect((await call("pb.LogicExt/DeleteFriend", { friendId: bob.userId }, alice)).status).toBe(404);
+  });
+
+  it("refuses to delete someone who only asked, and leaves their request alone", async () => {
+    const alice = await named("a8");
+    const carol = await named("c8");
+    await ok("pb.LogicExt/AddFriend", { friendId: alice.userId, description: "hello" }, carol);
+    const notFriends = await call("pb.LogicExt/DeleteFriend", { friendId: carol.userId }, alice);
+    expect(notFriends.body).toMatchObject({ code: "not_found", gimCode: 10016 });
+    const pending = await ok("pb.LogicExt/GetFriendRequests", {}, alice);
+    expect(pending.requests).toEqual([expect.objectContaining({ userId: String(carol.userId), description: "hello" })]);
+    expect((await syncAll(await connect(carol), 0)).messages).toEqual([]);
   });
 
   it("sets remarks and extra of a friend and returns them", async () => {

@@ -16,6 +16,25 @@ function requireText(value: string, field: string): void {
   }
 }
 
+/**
+ * Notification ids name the request or friendship they are about (its row's request_ms), so a
+ * retried call notifies again under the same id: the inbox applies each id once, so a
+ * notification lost with an earlier attempt arrives and a delivered one does not repeat. State
+ * that a call removes (a rejected request, a friendship) is removed after its notification.
+ */
+const noticeId = {
+  add: (request: friends.FriendRow) => `sys:add-friend:${request.user_id}:${request.friend_id}:${request.request_ms}`,
+  agree: (request: friends.FriendRow) => `sys:agree-friend:${request.user_id}:${request.friend_id}:${request.request_ms}`,
+  reject: (request: friends.FriendRow) => `sys:reject-friend:${request.user_id}:${request.friend_id}:${request.request_ms}`,
+  delete: (mine: friends.FriendRow) => `sys:delete-friend:${mine.user_id}:${mine.friend_id}:${mine.request_ms}`,
+};
+
+/** Tells the requester of `request` that its target, `accepter`, agreed. */
+async function notifyAgreed(env: Env, request: friends.FriendRow, accepter: pb.IUser | null): Promise<void> {
+  const push = pb.AgreeAddFriendPush.encode({ friendId: request.friend_id, nickname: accepter?.nickname, avatarUrl: accepter?.avatarUrl }).finish();
+  await notifyUser(env, request.user_id, noticeId.agree(request), pb.PushCode.PC_AGREE_ADD_FRIEND, push);
+}
+
 async function requireOtherUser(env: Env, callerId: number, userId: number, field: string): Promise<pb.IUser> {
   if (!(userId > 0) || userId === callerId) {
     throw new AppError(ErrorCode.BAD_REQUEST, `${field} must be another user's id`);
@@ -41,26 +60,23 @@ export const friendMethods: Service = {
       if (mine?.status === friends.FriendStatus.AGREED) {
         throw new AppError(ErrorCode.ALREADY_FRIEND, "already friends");
       }
-      if (mine) {
-        return {}; // already requested: a repeat is a no-op, as gim
-      }
       const me = await getUser(c.env, caller.userId);
-      const theirs = await friends.getFriendRow(db, req.friendId, caller.userId);
+      const theirs = mine ? null : await friends.getFriendRow(db, req.friendId, caller.userId);
       if (theirs?.status === friends.FriendStatus.REQUESTED) {
         // They asked me first: asking back accepts their request.
         await friends.agree(db, req.friendId, caller.userId, req.remarks);
-        const push = pb.AgreeAddFriendPush.encode({ friendId: caller.userId, nickname: me?.nickname, avatarUrl: me?.avatarUrl }).finish();
-        await notifyUser(c.env, req.friendId, `sys:agree-friend:${req.friendId}:${caller.userId}`, pb.PushCode.PC_AGREE_ADD_FRIEND, push);
+        await notifyAgreed(c.env, theirs, me);
         return {};
       }
-      await friends.insertRequest(db, caller.userId, req.friendId, req.remarks, req.description);
+      // Asking again changes nothing, as gim, but notifies again (see noticeId).
+      const request = mine ?? (await friends.insertRequest(db, caller.userId, req.friendId, req.remarks, req.description));
       const push = pb.AddFriendPush.encode({
         friendId: caller.userId,
         nickname: me?.nickname,
         avatarUrl: me?.avatarUrl,
-        description: req.description,
+        description: request.description,
       }).finish();
-      await notifyUser(c.env, req.friendId, `sys:add-friend:${caller.userId}:${req.friendId}:${Date.now()}`, pb.PushCode.PC_ADD_FRIEND, push);
+      await notifyUser(c.env, req.friendId, noticeId.add(request), pb.PushCode.PC_ADD_FRIEND, push);
       return {};
     },
   }),
@@ -76,13 +92,10 @@ export const friendMethods: Service = {
       if (!request) {
         throw new AppError(ErrorCode.FRIEND_REQUEST_NOT_FOUND, `no friend request from user ${req.userId}`);
       }
-      if (request.status === friends.FriendStatus.AGREED) {
-        return {};
+      if (request.status !== friends.FriendStatus.AGREED) {
+        await friends.agree(db, req.userId, caller.userId, req.remarks);
       }
-      await friends.agree(db, req.userId, caller.userId, req.remarks);
-      const me = await getUser(c.env, caller.userId);
-      const push = pb.AgreeAddFriendPush.encode({ friendId: caller.userId, nickname: me?.nickname, avatarUrl: me?.avatarUrl }).finish();
-      await notifyUser(c.env, req.userId, `sys:agree-friend:${req.userId}:${caller.userId}`, pb.PushCode.PC_AGREE_ADD_FRIEND, push);
+      await notifyAgreed(c.env, request, await getUser(c.env, caller.userId)); // again on a retry (see noticeId)
       return {};
     },
   }),
@@ -92,12 +105,14 @@ export const friendMethods: Service = {
     auth: "verify",
     async handle(c, req, caller) {
       const db = c.env.DB;
-      if (!(await friends.deleteRequest(db, req.userId, caller.userId))) {
+      const request = await friends.getFriendRow(db, req.userId, caller.userId);
+      if (request?.status !== friends.FriendStatus.REQUESTED) {
         throw new AppError(ErrorCode.FRIEND_REQUEST_NOT_FOUND, `no pending friend request from user ${req.userId}`);
       }
       const me = await getUser(c.env, caller.userId);
       const push = pb.RejectAddFriendPush.encode({ friendId: caller.userId, nickname: me?.nickname, avatarUrl: me?.avatarUrl }).finish();
-      await notifyUser(c.env, req.userId, `sys:reject-friend:${req.userId}:${caller.userId}:${Date.now()}`, pb.PushCode.PC_REJECT_ADD_FRIEND, push);
+      await notifyUser(c.env, req.userId, noticeId.reject(request), pb.PushCode.PC_REJECT_ADD_FRIEND, push);
+      await friends.deleteRequest(db, req.userId, caller.userId);
       return {};
     },
   }),
@@ -124,11 +139,13 @@ export const friendMethods: Service = {
     response: pb.Empty,
     auth: "verify",
     async handle(c, req, caller) {
-      if (!(await friends.deleteFriendship(c.env.DB, caller.userId, req.friendId))) {
+      const mine = await friends.getFriendRow(c.env.DB, caller.userId, req.friendId);
+      if (mine?.status !== friends.FriendStatus.AGREED) {
         throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${req.friendId} is not a friend`);
       }
       const push = pb.DeleteFriendPush.encode({ friendId: caller.userId }).finish();
-      await notifyUser(c.env, req.friendId, `sys:delete-friend:${req.friendId}:${caller.userId}:${Date.now()}`, pb.PushCode.PC_DELETE_FRIEND, push);
+      await notifyUser(c.env, req.friendId, noticeId.delete(mine), pb.PushCode.PC_DELETE_FRIEND, push);
+      await friends.deleteFriendship(c.env.DB, caller.userId, req.friendId);
       return {};
     },
   }),
