@@ -10,7 +10,7 @@ import type { Env } from "../../workers/env";
 import { chatRoom } from "../../workers/stubs";
 import { AlarmClock } from "../shared/alarm";
 import { readLimits, type Limits } from "../shared/limits";
-import { encodeOutput } from "../user-inbox/frames";
+import { encodeOutput, frameTooLarge } from "../user-inbox/frames";
 import { closeIdleSockets, closeWith, pushToDevices, readAttachment, sendQuietly, writeAttachment } from "../user-inbox/sockets";
 import { CatchUp, offerBatch, type RoomItem } from "./catch-up";
 
@@ -73,16 +73,23 @@ export class RoomShard extends DurableObject<Env> {
     }
     writeAttachment(ws, { ...attachment, lastSeenAt: Date.now() });
     const format = typeof frame === "string" ? "json" : "binary";
+    if (frameTooLarge(frame, this.#limits.MAX_FRAME_BYTES)) {
+      const message = `frame larger than ${this.#limits.MAX_FRAME_BYTES} bytes`;
+      sendQuietly(ws, encodeOutput({ type: pb.PackageType.PT_UNKNOWN, requestId: 0, code: ErrorCode.FRAME_TOO_LARGE, message }, format));
+      return;
+    }
     let input: pb.Input;
+    let leaving: boolean;
     try {
       input = typeof frame === "string" ? pb.Input.fromObject(JSON.parse(frame) as Record<string, unknown>) : pb.Input.decode(new Uint8Array(frame));
+      leaving = input.type === pb.PackageType.PT_SUBSCRIBE_ROOM && pb.SubscribeRoomInput.decode(input.data).roomId === 0;
     } catch {
       sendQuietly(ws, encodeOutput({ type: pb.PackageType.PT_UNKNOWN, requestId: 0, code: ErrorCode.BAD_REQUEST, message: "invalid frame" }, format));
       return;
     }
     if (input.type === pb.PackageType.PT_HEARTBEAT) {
       sendQuietly(ws, encodeOutput({ type: input.type, requestId: input.requestId }, format));
-    } else if (input.type === pb.PackageType.PT_SUBSCRIBE_ROOM && pb.SubscribeRoomInput.decode(input.data).roomId === 0) {
+    } else if (leaving) {
       sendQuietly(ws, encodeOutput({ type: input.type, requestId: input.requestId }, format));
       closeWith(ws, 1000, "left the room");
     } else {

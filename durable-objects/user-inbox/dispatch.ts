@@ -2,7 +2,7 @@
 import { CloseCode, ErrorCode } from "../../proto/codes";
 import { AppError } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
-import { decodeInput, encodeOutput, peekHeader, type InputFrame, type Reply } from "./frames";
+import { decodeInput, encodeOutput, frameTooLarge, peekHeader, type InputFrame, type Reply } from "./frames";
 import { closeWith, sendQuietly, writeAttachment, type SocketAttachment } from "./sockets";
 import type { UserInbox } from "./user-inbox";
 
@@ -57,17 +57,19 @@ const HANDLERS: Partial<Record<pb.PackageType, Handler>> = {
 export async function dispatchFrame(
   inbox: UserInbox,
   ws: WebSocket,
-  attachment: SocketAttachment,
+  stored: SocketAttachment,
   frame: string | ArrayBuffer,
 ): Promise<void> {
   const now = Date.now();
   const format = typeof frame === "string" ? "json" : "binary";
-  if (now - attachment.lastSeenAt > LAST_SEEN_GRANULARITY_MS || attachment.format !== format) {
-    writeAttachment(ws, { ...attachment, lastSeenAt: now, format });
+  let attachment = stored;
+  if (now - stored.lastSeenAt > LAST_SEEN_GRANULARITY_MS || stored.format !== format) {
+    // Replies and pushes go out in the format of the client's last frame.
+    attachment = { ...stored, lastSeenAt: now, format };
+    writeAttachment(ws, attachment);
   }
-  const size = typeof frame === "string" ? frame.length : frame.byteLength;
   let reply: Reply | null;
-  if (size > inbox.limits.MAX_FRAME_BYTES) {
+  if (frameTooLarge(frame, inbox.limits.MAX_FRAME_BYTES)) {
     const header = peekHeader(frame);
     reply = errorReply(header, new AppError(ErrorCode.FRAME_TOO_LARGE, `frame larger than ${inbox.limits.MAX_FRAME_BYTES} bytes`));
   } else {

@@ -38,6 +38,17 @@ export interface Reply {
   dataType?: ProtoType<unknown>;
 }
 
+/** Whether a frame is over `limitBytes`, text frames counted in UTF-8 bytes (as sent). */
+export function frameTooLarge(frame: string | ArrayBuffer, limitBytes: number): boolean {
+  if (typeof frame !== "string") {
+    return frame.byteLength > limitBytes;
+  }
+  if (frame.length * 3 <= limitBytes) {
+    return false; // a UTF-16 unit is at most 3 bytes of UTF-8: no need to count
+  }
+  return new TextEncoder().encode(frame).byteLength > limitBytes;
+}
+
 /** Reads the envelope's type and request id, for error replies to undecodable frames. */
 export function peekHeader(frame: string | ArrayBuffer): { type: pb.PackageType; requestId: number } {
   try {
@@ -53,8 +64,11 @@ export function peekHeader(frame: string | ArrayBuffer): { type: pb.PackageType;
 /** Decodes one client frame; throws AppError(BAD_REQUEST | UNKNOWN_PACKET_TYPE). */
 export function decodeInput(frame: string | ArrayBuffer): InputFrame {
   if (typeof frame === "string") {
-    const json = parseJson(frame, "frame") as Record<string, unknown> | null;
-    const { data, ...header } = json && typeof json === "object" ? json : {};
+    const json = parseJson(frame, "frame");
+    if (!json || typeof json !== "object" || Array.isArray(json)) {
+      throw new AppError(ErrorCode.BAD_REQUEST, "a text frame must be a JSON object (the Input envelope)");
+    }
+    const { data, ...header } = json as Record<string, unknown>;
     const input = fromJson(pb.Input, header, "Input");
     const innerType = innerTypeOf(input.type);
     if (innerType === null) {

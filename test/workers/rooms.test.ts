@@ -40,6 +40,17 @@ describe("room sockets (GET /room)", () => {
     await expect(connectRoom({ ...alice, token: "forged" }, uniqueRoom())).rejects.toThrow(/401/);
   });
 
+  it("answers bad frames on a room socket with a code and keeps it", async () => {
+    const socket = await connectRoom(await signIn(), uniqueRoom());
+    socket.ws.send(new Uint8Array(70_000));
+    expect((await socket.next((o) => o.code !== 0, "oversize error")).code).toBe(10002);
+    socket.send(pb.PackageType.PT_SUBSCRIBE_ROOM, 7, new Uint8Array([0xff, 0xff])); // undecodable room input
+    expect((await socket.next((o) => o.code !== 0, "decode error")).code).toBe(10001);
+    socket.send(pb.PackageType.PT_HEARTBEAT, 8);
+    expect((await socket.reply(8)).code).toBe(0);
+    expect(socket.closed).toBeNull();
+  });
+
   it("replays kept messages from the asked seq, then live ones, with no gap and no duplicate at the seam", async () => {
     const roomId = uniqueRoom();
     const alice = await signIn();

@@ -29,6 +29,16 @@ describe("WebSocket upgrade", () => {
     }
   });
 
+  it("refuses an expired token with 401", async () => {
+    const alice = await signIn();
+    await runInDurableObject(userInbox(env, alice.userId), (_inbox, state) => {
+      state.storage.sql.exec("UPDATE device_tokens SET expires_at = ?", Date.now() - 1);
+    });
+    const res = await upgrade(`user_id=${alice.userId}&device_id=${alice.deviceId}&token=${alice.token}`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: "unauthenticated", gimCode: 10000, message: expect.stringContaining("expired") });
+  });
+
   it("accepts credentials in headers", async () => {
     const alice = await signIn();
     const res = await upgrade("", { user_id: String(alice.userId), device_id: String(alice.deviceId), token: alice.token });
@@ -68,6 +78,38 @@ describe("gim's socket flow", () => {
     const reply = await socket.reply(3);
     expect(reply.code).toBe(10000);
     expect(await socket.closedWith()).toMatchObject({ code: 4501 });
+  });
+
+  it("refuses a PT_SIGN_IN naming another user or device with 10000 and closes with 4501", async () => {
+    const alice = await signIn();
+    const bob = await signIn();
+    for (const claimed of [
+      { userId: bob.userId, deviceId: alice.deviceId },
+      { userId: alice.userId, deviceId: bob.deviceId },
+    ]) {
+      const socket = await connect(alice);
+      socket.send(pb.PackageType.PT_SIGN_IN, 3, pb.SignInInput.encode({ ...claimed, token: alice.token }).finish());
+      expect((await socket.reply(3)).code).toBe(10000);
+      expect(await socket.closedWith()).toMatchObject({ code: 4501 });
+    }
+  });
+
+  it("answers a failed PT_SIGN_IN sent as JSON in JSON, on a socket opened for binary", async () => {
+    const alice = await signIn();
+    const socket = await connect(alice);
+    socket.ws.send(JSON.stringify({ type: "PT_SIGN_IN", requestId: 4, data: { userId: alice.userId, deviceId: alice.deviceId, token: "wrong" } }));
+    await socket.closedWith();
+    expect(socket.frames).toEqual([expect.objectContaining({ type: "PT_SIGN_IN", requestId: "4", code: 10000 })]);
+    expect(socket.closed).toMatchObject({ code: 4501 });
+  });
+
+  it("answers a send over the socket to a user that does not exist with 10016 and keeps the socket", async () => {
+    const socket = await connect(await signIn());
+    const req = { receiverType: pb.ReceiverType.RT_USER, receiverId: 88_888_888, messageType: pb.MessageType.MT_TEXT, messageContent: textContent("x"), isPersist: true };
+    socket.send(pb.PackageType.PT_SEND_MESSAGE, 5, pb.SendMessageReq.encode(req).finish());
+    expect((await socket.reply(5)).code).toBe(10016);
+    socket.send(pb.PackageType.PT_HEARTBEAT, 6);
+    expect((await socket.reply(6)).code).toBe(0);
   });
 
   it("speaks proto3 JSON in text frames, with data as a JSON object", async () => {
@@ -116,6 +158,22 @@ describe("bad input on the socket", () => {
     const reply = await socket.reply(9);
     expect(reply.code).toBe(10002);
     await expectStillServing(socket);
+  });
+
+  it("counts a text frame in UTF-8 bytes against the limit", async () => {
+    const socket = await connect(await signIn(), "&format=json");
+    // 25,000 characters of three UTF-8 bytes each: 75,000 bytes on the wire.
+    const data = { receiverType: "RT_USER", receiverId: 1, messageType: "MT_TEXT", messageContent: "", isPersist: true, clientMsgId: "中".repeat(25_000) };
+    socket.ws.send(JSON.stringify({ type: "PT_SEND_MESSAGE", requestId: 10, data }));
+    const reply = (await socket.until(() => socket.frames.find((f) => (f as { requestId?: string }).requestId === "10"), "reply 10")) as Record<string, unknown>;
+    expect(reply.code).toBe(10002);
+  });
+
+  it("answers a JSON text frame that is not an object with 10001", async () => {
+    const socket = await connect(await signIn(), "&format=json");
+    socket.ws.send("5");
+    const reply = (await socket.until(() => socket.frames.find((f) => typeof f === "object"), "an error")) as Record<string, unknown>;
+    expect(reply).toMatchObject({ code: 10001, message: expect.stringContaining("JSON object") });
   });
 
   it("answers invalid JSON and wrongly typed JSON with 10001", async () => {
@@ -167,6 +225,25 @@ describe("idle timeout", () => {
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await idle.closedWith()).toMatchObject({ code: 4012 });
+  });
+
+  it("keeps a socket whose client sends only text pings, which do not wake the object", async () => {
+    const phone = uniquePhone();
+    const alice = await signIn(phone);
+    const pinging = await connect(alice);
+    const silent = await connect(await signIn(phone));
+    const stub = userInbox(env, alice.userId);
+    await runInDurableObject(stub, (_inbox, state) => {
+      const longAgo = Date.now() - 13 * 60_000;
+      for (const ws of state.getWebSockets()) {
+        writeAttachment(ws, { ...(readAttachment(ws) as SocketAttachment), lastSeenAt: longAgo, connectedAt: longAgo });
+      }
+    });
+    pinging.ws.send("ping");
+    await pinging.until(() => pinging.frames.includes("pong"), "pong");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await silent.closedWith()).toMatchObject({ code: 4012 });
+    expect(pinging.closed).toBeNull();
   });
 
   it("keeps a socket that is active", async () => {
