@@ -8,6 +8,7 @@ import { decodeBinary, encode, fromJson, parseJson, toJson, type ProtoType } fro
 import { codeInfo, ErrorCode } from "../proto/codes";
 import { connectErrorBody } from "../proto/connect-error";
 import { AppError } from "../proto/errors";
+import { credentialId } from "./credentials";
 import type { AppEnv } from "./env";
 
 /** A caller authenticated by the `user_id`, `device_id` and `token` headers. */
@@ -56,10 +57,10 @@ function header(c: Context<AppEnv>, name: string): string {
 }
 
 export function readCaller(c: Context<AppEnv>): Caller {
-  const userId = Number(header(c, "user_id"));
-  const deviceId = Number(header(c, "device_id"));
+  const userId = credentialId(header(c, "user_id"));
+  const deviceId = credentialId(header(c, "device_id"));
   const token = header(c, "token");
-  if (!Number.isSafeInteger(userId) || userId <= 0 || !Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
+  if (!userId || !deviceId || !token) {
     throw new AppError(ErrorCode.UNAUTHORIZED, "user_id, device_id and token headers are required");
   }
   return { userId, deviceId, token };

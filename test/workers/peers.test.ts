@@ -24,6 +24,7 @@ describe("what a sender's inbox knows about users", () => {
   it("sends to a receiver it found before without a directory look-up, also after a restart", async () => {
     const [alice, bob, carol] = [await signIn(), await signIn(), await signIn()];
     expect(await sendText(alice, bob.userId, "first")).toBe(1);
+    const bobRow = await env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(bob.userId).first<Record<string, string | number>>();
     await env.DB.prepare("DELETE FROM users WHERE id IN (?, ?)").bind(bob.userId, carol.userId).run();
     await restart(alice.userId);
 
@@ -34,6 +35,10 @@ describe("what a sender's inbox knows about users", () => {
       alice,
     );
     expect(toCarol.body).toMatchObject({ code: "not_found", gimCode: 10016 }); // never found, so looked up
+    const columns = Object.keys(bobRow!);
+    await env.DB.prepare(`INSERT INTO users (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+      .bind(...columns.map((c) => bobRow![c]))
+      .run(); // bob back, so that he can connect
     const { messages } = await syncAll(await connect(bob), 0);
     expect(messages.map(text)).toEqual(["first", "second"]);
   });

@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
@@ -20,6 +20,7 @@ describe("WebSocket upgrade", () => {
       `user_id=${alice.userId}&device_id=${alice.deviceId}&token=forged`,
       `user_id=${bob.userId}&device_id=${alice.deviceId}&token=${alice.token}`,
       `user_id=abc&device_id=${alice.deviceId}&token=${alice.token}`,
+      `user_id=0x${alice.userId.toString(16)}&device_id=${alice.deviceId}&token=${alice.token}`, // decimal ids only
     ];
     for (const query of cases) {
       const res = await upgrade(query);
@@ -27,6 +28,23 @@ describe("WebSocket upgrade", () => {
       expect(res.webSocket).toBeNull();
       expect(await res.json()).toMatchObject({ code: "unauthenticated", gimCode: 10000 });
     }
+  });
+
+  it("refuses credentials of an id that is no user without creating an object for it", async () => {
+    const nobody = 900_000_000 + Math.floor(Math.random() * 1_000_000);
+    const res = await upgrade(`user_id=${nobody}&device_id=1&token=forged`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: "unauthenticated", gimCode: 10000, message: "invalid token: sign in again" });
+    const http = await exports.default.fetch("http://gim.test/pb.LogicExt/GetFriends", {
+      method: "POST",
+      headers: { "content-type": "application/json", user_id: String(nobody), device_id: "1", token: "forged" },
+      body: "{}",
+    });
+    expect(http.status).toBe(401);
+    const somebody = await signIn(); // whose object the listing does show
+    const created = (await listDurableObjectIds(env.USER_INBOX)).map((id) => id.toString());
+    expect(created).not.toContain(env.USER_INBOX.idFromName(`user:${nobody}`).toString());
+    expect(created).toContain(env.USER_INBOX.idFromName(`user:${somebody.userId}`).toString());
   });
 
   it("refuses an expired token with 401", async () => {

@@ -27,6 +27,11 @@ export function toUser(row: UserRow): pb.IUser {
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
+/** Whether a user with this id exists. */
+export async function userExists(db: D1Database, userId: number): Promise<boolean> {
+  return (await db.prepare("SELECT 1 AS found FROM users WHERE id = ?").bind(userId).first()) !== null;
+}
+
 /** The user with this phone number, created on first use. */
 export async function findOrCreateUser(db: D1Database, phoneNumber: string): Promise<{ userId: number; isNew: boolean }> {
   const now = nowSeconds();

@@ -6,8 +6,9 @@ import { connectErrorResponse } from "../../proto/connect-error";
 import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { unary, type Service } from "../connect-rpc";
-import type { AppEnv } from "../env";
+import { credentialId } from "../credentials";
 import { authenticate } from "../directory";
+import type { AppEnv } from "../env";
 import { chatRoom, roomShard, userInbox } from "../stubs";
 import { withoutCompression } from "./no-compression";
 
@@ -25,12 +26,12 @@ export async function upgradeRoomSocket(c: Context<AppEnv>): Promise<Response> {
   }
   const roomId = Number(param(c, "room_id"));
   const seq = Number(param(c, "seq") || 0);
-  const userId = Number(param(c, "user_id"));
-  const deviceId = Number(param(c, "device_id"));
+  const userId = credentialId(param(c, "user_id"));
+  const deviceId = credentialId(param(c, "device_id"));
   if (!Number.isSafeInteger(roomId) || roomId <= 0 || !Number.isSafeInteger(seq) || seq < 0) {
     return connectErrorResponse(ErrorCode.BAD_REQUEST, "room_id (> 0) and seq (>= 0) must be integers");
   }
-  if (!Number.isSafeInteger(userId) || userId <= 0) {
+  if (!userId || !deviceId) {
     return connectErrorResponse(ErrorCode.UNAUTHORIZED, "user_id, device_id and token are required");
   }
   await authenticate(c.env, userId, deviceId, param(c, "token"));

@@ -2,8 +2,9 @@
 import type { Context } from "hono";
 import { ErrorCode } from "../../proto/codes";
 import { connectErrorResponse } from "../../proto/connect-error";
-import type { AppEnv } from "../env";
+import { credentialId } from "../credentials";
 import { authenticate } from "../directory";
+import type { AppEnv } from "../env";
 import { userInbox } from "../stubs";
 import { withoutCompression } from "./no-compression";
 
@@ -15,10 +16,10 @@ export async function upgradeWebSocket(c: Context<AppEnv>): Promise<Response> {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     return connectErrorResponse(ErrorCode.BAD_REQUEST, "expected a WebSocket upgrade");
   }
-  const userId = Number(credential(c, "user_id"));
-  const deviceId = Number(credential(c, "device_id"));
+  const userId = credentialId(credential(c, "user_id"));
+  const deviceId = credentialId(credential(c, "device_id"));
   const token = credential(c, "token");
-  if (!Number.isSafeInteger(userId) || userId <= 0 || !Number.isSafeInteger(deviceId) || deviceId <= 0 || !token) {
+  if (!userId || !deviceId || !token) {
     return connectErrorResponse(ErrorCode.UNAUTHORIZED, "user_id, device_id and token are required");
   }
   await authenticate(c.env, userId, deviceId, token);
