@@ -51,6 +51,49 @@ function encodingOf(contentType: string | undefined): Encoding | null {
   return null;
 }
 
+/** Past this much a body too large is no longer read to its end, and the connection may break. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The request body, at most `maxBytes` kept whatever its stated length. A larger body is still
+ * read (not kept) before the error answer: answering a body not read makes the runtime close the
+ * connection, which clients still writing report as a broken pipe instead of the error.
+ */
+async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) {
+    return new Uint8Array(0);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      break;
+    }
+    size += value.byteLength;
+    if (size <= maxBytes) {
+      chunks.push(value);
+    } else if (size > MAX_DRAIN_BYTES) {
+      await reader.cancel();
+      break;
+    }
+  }
+  if (size > maxBytes) {
+    throw new AppError(ErrorCode.FRAME_TOO_LARGE, `request body larger than ${maxBytes} bytes`);
+  }
+  if (chunks.length === 1) {
+    return chunks[0] as Uint8Array;
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
 /** Reads a credential header by gim's metadata name, or its dashed form. */
 function header(c: Context<AppEnv>, name: string): string {
   return c.req.header(name) ?? c.req.header(name.replace(/_/g, "-")) ?? "";
@@ -77,10 +120,7 @@ export async function serveUnary(
   methodName: string,
   authenticate: (c: Context<AppEnv>, caller: Caller) => Promise<void>,
 ): Promise<Response> {
-  if (Number(c.req.header("content-length") ?? 0) > MAX_BODY_BYTES) {
-    throw new AppError(ErrorCode.FRAME_TOO_LARGE, `request body larger than ${MAX_BODY_BYTES} bytes`);
-  }
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const bytes = await readBody(c.req.raw, MAX_BODY_BYTES);
   const method = service && Object.hasOwn(service, methodName) ? service[methodName] : undefined;
   if (!method) {
     throw new AppError(ErrorCode.UNIMPLEMENTED, `${c.req.path.slice(1)} is not implemented`);
@@ -88,9 +128,6 @@ export async function serveUnary(
   const encoding = encodingOf(c.req.header("content-type"));
   if (!encoding) {
     return c.json(connectErrorBody(ErrorCode.BAD_REQUEST, "content-type must be application/json or application/proto"), 415);
-  }
-  if (bytes.length > MAX_BODY_BYTES) {
-    throw new AppError(ErrorCode.FRAME_TOO_LARGE, `request body larger than ${MAX_BODY_BYTES} bytes`);
   }
   const req =
     encoding === "proto"

@@ -45,6 +45,26 @@ describe("Connect unary form", () => {
     }
   });
 
+  it("refuses a body over 1 MiB with resource_exhausted, with or without a length", async () => {
+    const big = new Uint8Array(1024 * 1024 + 1).fill(0x20);
+    const withLength = await raw("pb.LogicExt/RegisterDevice", { headers: { "content-type": "application/json" }, body: big });
+    const streamed = await raw("pb.LogicExt/RegisterDevice", {
+      headers: { "content-type": "application/json" },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 17; i++) {
+            controller.enqueue(big.subarray(0, 65_536));
+          }
+          controller.close();
+        },
+      }),
+    });
+    for (const res of [withLength, streamed]) {
+      expect(res.status).toBe(429);
+      expect(JSON.parse(new TextDecoder().decode(res.bytes))).toMatchObject({ code: "resource_exhausted", gimCode: 10002 });
+    }
+  });
+
   it("refuses other content types with 415 and unknown methods with 501", async () => {
     expect((await raw("pb.LogicExt/RegisterDevice", { headers: { "content-type": "text/plain" }, body: "x" })).status).toBe(415);
     const unknown = await call("pb.LogicExt/FlyToTheMoon", {});

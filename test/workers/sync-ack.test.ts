@@ -1,5 +1,7 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
+import { userInbox } from "../../workers/stubs";
 import { connect, sendText, signIn, syncAll, syncPage, text, uniquePhone } from "./helpers";
 
 async function inboxWith(count: number, size = 1) {
@@ -40,6 +42,18 @@ describe("offline sync", () => {
     const big = await syncPage(socket, 0, 100_000);
     expect(big.messages).toHaveLength(30);
     expect(big.hasMore).toBe(false);
+  });
+
+  it("caps a page at 500 messages whatever the client asks", async () => {
+    const bob = await signIn();
+    const encoded = pb.Message.encode({ messageType: pb.MessageType.MT_TEXT, messageContent: pb.Text.encode({ text: "x" }).finish() }).finish();
+    // Copies delivered straight to the inbox, as other inboxes do: 520 small messages.
+    await userInbox(env, bob.userId).deliver(Array.from({ length: 520 }, (_, i) => ({ msgId: `cap:${bob.userId}:${i}`, body: encoded })));
+    const socket = await connect(bob);
+    const page = await syncPage(socket, 0, 100_000);
+    expect(page.messages.map((m) => m.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(page.hasMore).toBe(true);
+    expect((await syncPage(socket, 500, 100_000)).messages).toHaveLength(20);
   });
 
   it("stops a page under 64 KiB, so the reply fits one gim TCP frame, and says there is more", async () => {
