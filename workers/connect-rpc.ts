@@ -94,6 +94,18 @@ async function readBody(request: Request, maxBytes: number): Promise<Uint8Array>
   return bytes;
 }
 
+const bodies = new WeakMap<Request, Promise<Uint8Array>>();
+
+/** The request's body as readBody gives it, read once however many handlers ask. */
+export function requestBody(c: Context<AppEnv>): Promise<Uint8Array> {
+  let body = bodies.get(c.req.raw);
+  if (!body) {
+    body = readBody(c.req.raw, MAX_BODY_BYTES);
+    bodies.set(c.req.raw, body);
+  }
+  return body;
+}
+
 /** Reads a credential header by gim's metadata name, or its dashed form. */
 function header(c: Context<AppEnv>, name: string): string {
   return c.req.header(name) ?? c.req.header(name.replace(/_/g, "-")) ?? "";
@@ -120,7 +132,7 @@ export async function serveUnary(
   methodName: string,
   authenticate: (c: Context<AppEnv>, caller: Caller) => Promise<void>,
 ): Promise<Response> {
-  const bytes = await readBody(c.req.raw, MAX_BODY_BYTES);
+  const bytes = await requestBody(c);
   const method = service && Object.hasOwn(service, methodName) ? service[methodName] : undefined;
   if (!method) {
     throw new AppError(ErrorCode.UNIMPLEMENTED, `${c.req.path.slice(1)} is not implemented`);

@@ -8,17 +8,20 @@ import { roomMessageBody } from "../../durable-objects/chat-room/chat-room";
 import { ErrorCode } from "../../proto/codes";
 import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
-import { unary, type Service } from "../connect-rpc";
+import { requestBody, unary, type Service } from "../connect-rpc";
 import { getDevice } from "../db/devices";
 import type { AppEnv } from "../env";
 import { chatRoom, groupChat, PRESENCE_SHARDS, presenceShard, userInbox } from "../stubs";
 
 const BUSINESS_SENDER = { senderType: pb.SenderType.ST_BUSINESS, senderId: 0 };
 
-/** Checks the bearer secret in constant time; reads the body first so an early answer is clean. */
+/**
+ * Checks the bearer secret in constant time. Reads the body first so an early answer is clean;
+ * a body too large is refused after this check, by serveUnary.
+ */
 export const serverSecret = (): MiddlewareHandler<AppEnv> =>
   async function serverSecret(c, next) {
-    await c.req.arrayBuffer();
+    await requestBody(c).catch(() => undefined);
     const secret = c.env.SERVER_SECRET;
     if (!secret) {
       throw new AppError(ErrorCode.UNAVAILABLE, "the server-to-server API is disabled: set SERVER_SECRET");
