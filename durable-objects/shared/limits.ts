@@ -34,13 +34,21 @@ function intVar(value: string | undefined, fallback: number, min: number, max: n
 }
 
 const SYNC_PAGE_MAX = 500;
+const SYNC_REPLY_MAX_BYTES = 65_000;
+
+/**
+ * The largest encoded message (without its seq) any inbox or room stores: with its seq (at most
+ * 11 bytes) and its framing in a reply (at most 4), a message alone never makes a sync reply
+ * pass SYNC_REPLY_MAX_BYTES, and no reply or push outgrows one gim TCP frame.
+ */
+export const MAX_MESSAGE_BYTES = SYNC_REPLY_MAX_BYTES - 15;
 
 export function readLimits(vars: LimitVars): Limits {
   return {
     MAX_FRAME_BYTES: intVar(vars.MAX_FRAME_BYTES, 65_536, 1_024, 16 * 1024 * 1024),
     SYNC_PAGE_LIMIT: intVar(vars.SYNC_PAGE_LIMIT, 50, 1, SYNC_PAGE_MAX),
     SYNC_PAGE_MAX,
-    SYNC_REPLY_MAX_BYTES: 65_000,
+    SYNC_REPLY_MAX_BYTES,
     IDLE_TIMEOUT_MS: intVar(vars.IDLE_TIMEOUT_SECONDS, 720, 5, 86_400) * 1000,
     TOKEN_TTL_MS: intVar(vars.TOKEN_TTL_DAYS, 90, 1, 3650) * 86_400_000,
   };

@@ -3,7 +3,10 @@
  * appends its own seq and every reply or push wraps the stored bytes without decoding them.
  */
 import protobuf from "protobufjs/minimal.js";
+import { ErrorCode } from "../../proto/codes";
+import { AppError } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
+import { MAX_MESSAGE_BYTES } from "../shared/limits";
 
 const { Writer } = protobuf;
 const MESSAGE_SEQ_TAG = (7 << 3) | 0; // pb.Message.seq, varint
@@ -51,7 +54,14 @@ export function messageSendBytes(body: Uint8Array): Uint8Array {
 
 /** Encodes a message without seq, ready for `withSeq` in each inbox. */
 export function encodeMessage(message: pb.IMessage): Uint8Array {
-  return ownBytes(pb.Message.encode({ ...message, seq: 0 }).finish());
+  const bytes = ownBytes(pb.Message.encode({ ...message, seq: 0 }).finish());
+  if (bytes.length > MAX_MESSAGE_BYTES) {
+    throw new AppError(
+      ErrorCode.BAD_REQUEST,
+      `the message is ${bytes.length} bytes with its sender's profile and ids; at most ${MAX_MESSAGE_BYTES} are stored`,
+    );
+  }
+  return bytes;
 }
 
 /**

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
 import { userInbox } from "../../workers/stubs";
-import { connect, sendText, signIn, syncAll, syncPage, text, uniquePhone } from "./helpers";
+import { call, connect, ok, sendText, signIn, syncAll, syncPage, text, uniquePhone } from "./helpers";
 
 async function inboxWith(count: number, size = 1) {
   const alice = await signIn();
@@ -65,6 +65,27 @@ describe("offline sync", () => {
     expect(reply.length).toBeLessThanOrEqual(65_535);
     expect(page.hasMore).toBe(true);
     expect((await syncAll(socket, 0, 500)).messages.map((m) => m.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it("refuses a message too large to store and syncs the largest it stores in one gim TCP frame", async () => {
+    const alice = await signIn();
+    const bob = await signIn();
+    await ok("pb.BusinessExt/UpdateUser", { nickname: "n".repeat(60), avatarUrl: `https://${"a".repeat(200)}` }, alice);
+    const send = (bytes: number) =>
+      call(
+        "pb.LogicExt/SendMessage",
+        { receiverType: "RT_USER", receiverId: bob.userId, messageType: "MT_TEXT", messageContent: btoa("x".repeat(bytes)), isPersist: true, clientMsgId: "c".repeat(128) },
+        alice,
+      );
+    const tooLarge = await send(64_900); // under MAX_FRAME_BYTES, but not with the profile around it
+    expect(tooLarge.body).toMatchObject({ code: "invalid_argument", gimCode: 10001, message: expect.stringContaining("at most 64985") });
+    expect((await send(64_500)).status).toBe(200);
+
+    const socket = await connect(bob);
+    socket.send(pb.PackageType.PT_SYNC, 2 ** 31, pb.SyncInput.encode({ seq: 0 }).finish());
+    const reply = await socket.reply(2 ** 31);
+    expect(pb.SyncOutput.decode(reply.data).messages).toHaveLength(1);
+    expect(pb.Output.encode(reply).finish().length).toBeLessThanOrEqual(65_535);
   });
 
   it("starts a seq-0 sync after the highest ack among the user's devices", async () => {
