@@ -1,7 +1,13 @@
 /** Binary and proto3-JSON conversion for generated message types, with errors as AppError(BAD_REQUEST). */
-import type { Writer } from "protobufjs/minimal.js";
+import protobuf, { type Writer } from "protobufjs/minimal.js";
 import { ErrorCode } from "./codes";
 import { AppError } from "./errors";
+
+// proto3 JSON parsers accept bytes in URL-safe base64 too, but protobufjs's decoder (used by every
+// generated fromObject) knows only the standard alphabet: map the two characters that differ.
+const decodeStandardBase64 = protobuf.util.base64.decode;
+protobuf.util.base64.decode = (text: string, buffer: Uint8Array, offset: number): number =>
+  decodeStandardBase64(text.replace(/[-_]/g, (c) => (c === "-" ? "+" : "/")), buffer, offset);
 
 /** The static side of a protobufjs generated message class. */
 export interface ProtoType<T> {

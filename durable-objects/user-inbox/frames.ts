@@ -119,7 +119,7 @@ export function encodeOutput(reply: Reply, format: FrameFormat): string | Uint8A
 
 function base64ToBytes(text: string): Uint8Array {
   try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    return Uint8Array.from(atob(text.replace(/[-_]/g, (c) => (c === "-" ? "+" : "/"))), (c) => c.charCodeAt(0)); // URL-safe too
   } catch {
     throw new AppError(ErrorCode.BAD_REQUEST, "data is not valid base64");
   }

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
-import { call, newDevice, signIn, uniquePhone } from "./helpers";
+import { call, connect, newDevice, signIn, syncAll, uniquePhone } from "./helpers";
 
 async function raw(path: string, init: RequestInit) {
   const res = await exports.default.fetch(`http://gim.test/${path}`, { method: "POST", ...init });
@@ -15,6 +15,20 @@ describe("Connect unary form", () => {
     const camel = await call("pb.BusinessExt/SignIn", { phoneNumber: uniquePhone(), code: "0000", deviceId: String(deviceId) });
     expect([snake.status, camel.status]).toEqual([200, 200]);
     expect(snake.body.userId).toMatch(/^\d+$/); // int64 emitted as a string
+  });
+
+  it("accepts bytes in URL-safe base64 as well as the standard alphabet", async () => {
+    const alice = await signIn();
+    const bob = await signIn();
+    const content = new Uint8Array([0xfb, 0xef, 0xbe, 0xff, 0xfe]);
+    const standard = btoa(String.fromCharCode(...content)); // "++++//4=": both characters that differ
+    const urlSafe = standard.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    for (const encoded of [standard, urlSafe]) {
+      const res = await call("pb.LogicExt/SendMessage", { receiverType: "RT_USER", receiverId: bob.userId, messageType: "MT_CUSTOM", messageContent: encoded, isPersist: true }, alice);
+      expect(res.status, encoded).toBe(200);
+    }
+    const { messages } = await syncAll(await connect(bob), 0);
+    expect(messages.map((m) => Array.from(m.messageContent))).toEqual([Array.from(content), Array.from(content)]);
   });
 
   it("speaks application/proto both ways", async () => {
