@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Relay } from "../src/relay";
+import { FakeWorker } from "./fake-worker";
 import { baseUrl, connectSignedIn, PT, pb, signIn, startTestRelay, stopRelays, textOf, until } from "./helpers";
 
 let relay: Relay;
@@ -76,22 +77,46 @@ describe("1:1 messages over TCP through the relay", () => {
     b.end();
   });
 
-  it("replaces a push too large for the 2-byte framing with FRAME_TOO_LARGE; varint framing carries it", async () => {
+  it("gets a message too large for a 2-byte frame refused at the source; the largest stored one fits", async () => {
     const alice = await signIn();
     const bob = await signIn();
-    const bobVarint = await signIn(bob.phone);
     const a = await connectSignedIn(relay.ports.tcp[1]!, alice, "varint");
-    const [b16, bVar] = await Promise.all([connectSignedIn(relay.ports.tcp[0]!, bob), connectSignedIn(relay.ports.tcp[1]!, bobVarint, "varint")]);
-    // 65,500 content bytes fit the inbound limit (64 KiB) but the push (sender profile and
-    // envelope added) is over the 65,535 bytes a 2-byte length can announce.
-    const sent = await a.sendText(bob.userId, "", { content: Buffer.alloc(65_500, 0x41), isPersist: false });
-    expect(sent.code).toBe(0);
-    const [big] = await bVar.pushes(1);
-    expect(big!.messageContent.length).toBe(65_500);
-    const notice = await until(() => b16.outputs.find((o) => o.type === PT.PT_MESSAGE), "the replaced push");
-    expect(notice).toMatchObject({ requestId: 0, code: 10002 });
-    expect(notice.message).toMatch(/does not fit a 2-byte frame/);
-    expect((await b16.request(PT.PT_HEARTBEAT)).code).toBe(0);
-    [a, b16, bVar].forEach((c) => c.end());
+    const b16 = await connectSignedIn(relay.ports.tcp[0]!, bob);
+    // 65,500 content bytes fit the inbound limit (64 KiB), but not a sync reply or a push once
+    // the sender's profile and ids are around them: the Worker does not store such a message.
+    const refused = await a.sendText(bob.userId, "", { content: Buffer.alloc(65_500, 0x41) });
+    expect(refused.code).toBe(10001);
+    expect((await a.sendText(bob.userId, "", { content: Buffer.alloc(64_800, 0x42) })).code).toBe(0);
+    const [pushed] = await b16.pushes(1);
+    expect(pushed!.messageContent.length).toBe(64_800);
+    const page = pb.SyncOutput.decode((await b16.request(PT.PT_SYNC, pb.SyncInput.encode({ seq: 0 }).finish())).data);
+    expect(page.messages.map((m) => m.messageContent.length)).toEqual([64_800]);
+    [a, b16].forEach((c) => c.end());
+  });
+});
+
+describe("a frame from upstream too large for the 2-byte framing", () => {
+  it("reaches a u16 client as FRAME_TOO_LARGE and a varint client whole", async () => {
+    const fake = await new FakeWorker().start();
+    const fakeRelay = await startTestRelay({ workerUrl: fake.url, tcp: [{ port: 0, framing: "u16" }, { port: 0, framing: "varint" }] });
+    try {
+      const device = { userId: 7, deviceId: 8, token: "t", phone: "" };
+      const [u16, varint] = [await connectSignedIn(fakeRelay.ports.tcp[0]!, device), await connectSignedIn(fakeRelay.ports.tcp[1]!, device, "varint")];
+      const big = pb.MessageSend.encode({ message: { messageContent: Buffer.alloc(70_000, 0x43) } }).finish();
+      await until(() => fake.connections.length === 2, "both upstream sockets");
+      for (const upstream of fake.connections) {
+        upstream.ws.send(pb.Output.encode({ type: PT.PT_MESSAGE, requestId: 0, data: big }).finish());
+      }
+      const notice = await until(() => u16.outputs.find((o) => o.type === PT.PT_MESSAGE), "the replaced push");
+      expect(notice).toMatchObject({ requestId: 0, code: 10002 });
+      expect(notice.message).toMatch(/does not fit a 2-byte frame/);
+      const [whole] = await varint.pushes(1);
+      expect(whole!.messageContent.length).toBe(70_000);
+      expect((await u16.request(PT.PT_HEARTBEAT)).code).toBe(0);
+      [u16, varint].forEach((c) => c.end());
+    } finally {
+      await fakeRelay.stop();
+      await fake.stop();
+    }
   });
 });
