@@ -31,6 +31,8 @@ export class Peers {
   #profileVersion = 0;
   /** Receivers known to exist, from the table or the directory (the table is the truth). */
   readonly #known = new Set<number>();
+  /** Receivers the directory confirmed that the table does not have yet. */
+  readonly #unwritten = new Set<number>();
   /** Directory look-ups in flight, so concurrent sends to a new receiver share one. */
   readonly #checking = new Map<number, Promise<boolean>>();
 
@@ -79,6 +81,18 @@ export class Peers {
     return this.#profile;
   }
 
+  /**
+   * Writes the receivers found since the last call; run inside a transaction the inbox writes
+   * anyway (the send to them), so finding one costs no commit of its own. One not written
+   * before the object stops is looked up again later.
+   */
+  writeFoundReceivers(): void {
+    for (const userId of this.#unwritten) {
+      this.#stmts.addKnownUser(userId);
+    }
+    this.#unwritten.clear();
+  }
+
   /** The user changed the profile: the next send reads it again. */
   forgetProfile(): void {
     this.#profileVersion += 1;
@@ -105,7 +119,7 @@ export class Peers {
         .then((user) => {
           if (user && !this.#known.has(userId)) {
             this.#known.add(userId);
-            this.#stmts.addKnownUser(userId);
+            this.#unwritten.add(userId);
           }
           return Boolean(user);
         })

@@ -70,6 +70,7 @@ export class UserInbox extends DurableObject<Env> {
       events: this.#events,
       userId: this.#userId,
       armAlarm: (at) => this.#armAlarm(at),
+      rideAlong: () => this.#peers.writeFoundReceivers(),
     });
     this.#peers = new Peers(env, this.#userId, this.#stmts);
     this.#rooms = new RoomSubscriptions(ctx, env, this.#userId);

@@ -35,6 +35,8 @@ export interface InboxWritesDeps {
   events: EventOutbox;
   userId: number;
   armAlarm: (at: number) => void;
+  /** Writes that ride along with every batch (they would cost a commit of their own). */
+  rideAlong: () => void;
 }
 
 interface Push {
@@ -119,6 +121,7 @@ export class InboxWrites {
     const results = this.transaction(() => {
       outbox.deleteDelivered();
       this.#writeAcks();
+      this.#deps.rideAlong();
       return batch.map((op) => this.#apply(op, context));
     });
     events.kick();

@@ -33,7 +33,7 @@ function inFreshInbox<T>(fn: (state: DurableObjectState, stmts: Statements) => P
 
 function writesOf(state: DurableObjectState, stmts: Statements, outbox: Outbox): InboxWrites {
   const events = new EventOutbox(state.storage.sql, null, "test", () => undefined);
-  return new InboxWrites({ ctx: state, stmts, outbox, events, userId: 1, armAlarm: () => undefined });
+  return new InboxWrites({ ctx: state, stmts, outbox, events, userId: 1, armAlarm: () => undefined, rideAlong: () => undefined });
 }
 
 const rowsLeft = (state: DurableObjectState) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
