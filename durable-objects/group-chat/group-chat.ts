@@ -83,7 +83,7 @@ export class GroupChat extends DurableObject<Env> {
       const now = Date.now();
       this.#change(() => {
         this.#stmts.insertInfo({ group_id: this.#groupId, name: profile.name, avatar_url: profile.avatarUrl, introduction: profile.introduction, extra: profile.extra, owner_id: ownerId, created_at: now, updated_at: now });
-        const gseq = this.#appendNotice(notices.added(this.#groupId, ownerId, users.get(ownerId)?.nickname ?? "", ids.map((id) => memberOf(users.get(id), id)), now), now);
+        const gseq = this.#appendNotices(notices.added(this.#groupId, ownerId, users.get(ownerId)?.nickname ?? "", ids.map((id) => memberOf(users.get(id), id)), now), now);
         this.#addMember(ownerId, pb.MemberType.GMT_ADMIN, now, gseq - 1);
         ids.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
         this.#stmts.markMirrorDirty([0, ownerId, ...ids]);
@@ -168,7 +168,7 @@ export class GroupChat extends DurableObject<Env> {
       await Promise.all(fresh.map((id) => this.#fanout.deliverTo(id)));
       const now = Date.now();
       this.#change(() => {
-        const gseq = this.#appendNotice(notices.added(this.#groupId, callerId, users.get(callerId)?.nickname ?? "", fresh.map((id) => memberOf(users.get(id), id)), now), now);
+        const gseq = this.#appendNotices(notices.added(this.#groupId, callerId, users.get(callerId)?.nickname ?? "", fresh.map((id) => memberOf(users.get(id), id)), now), now);
         fresh.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
         this.#stmts.markMirrorDirty([0, ...fresh]);
         this.#events.add("group.members_added", { group_id: this.#groupId, by: callerId, user_ids: fresh });
@@ -329,6 +329,11 @@ export class GroupChat extends DurableObject<Env> {
     const gseq = this.#fanout.nextGseq();
     this.#stmts.appendLog(gseq, this.#msgId(gseq), body, 0, 0, now);
     return gseq;
+  }
+
+  /** Appends notices in order; returns the first one's gseq. */
+  #appendNotices(bodies: Uint8Array[], now: number): number {
+    return bodies.map((body) => this.#appendNotice(body, now))[0] as number;
   }
 
   #addMember(userId: number, memberType: number, now: number, cursor: number): void {

@@ -1,6 +1,10 @@
 /** Group notifications: MT_COMMAND messages from the system, ordered in the group log like chat. */
 import { encodeMessage } from "../user-inbox/message-bytes";
 import { pb } from "../../proto/gen/pb.js";
+import { MAX_MESSAGE_BYTES } from "../shared/limits";
+
+/** Room left in a notice for everything but its member list (envelope, ids, the operator's name). */
+const NOTICE_ENVELOPE_BYTES = 256;
 
 /** The encoded message (without seq) of a group notification. */
 export function noticeBody(groupId: number, code: pb.PushCode, data: Uint8Array, now: number): Uint8Array {
@@ -20,9 +24,28 @@ export const notices = {
     const data = pb.UpdateGroupPush.encode({ optId, optName, name: info.name, avatarUrl: info.avatarUrl, introduction: info.introduction, extra: info.extra }).finish();
     return noticeBody(groupId, pb.PushCode.PC_UPDATE_GROUP, data, now);
   },
-  added(groupId: number, optId: number, optName: string, members: pb.IGroupMember[], now: number): Uint8Array {
-    const data = pb.AddGroupMembersPush.encode({ optId, optName, members }).finish();
-    return noticeBody(groupId, pb.PushCode.PC_ADD_GROUP_MEMBERS, data, now);
+  /**
+   * One notice of added members, or several when their profiles do not fit one stored message
+   * (MAX_MESSAGE_BYTES): each lists a part of the members, in order.
+   */
+  added(groupId: number, optId: number, optName: string, members: pb.IGroupMember[], now: number): Uint8Array[] {
+    const budget = MAX_MESSAGE_BYTES - NOTICE_ENVELOPE_BYTES - new TextEncoder().encode(optName).length;
+    const parts: pb.IGroupMember[][] = [[]];
+    let used = 0;
+    for (const member of members) {
+      const size = pb.GroupMember.encode(member).finish().length + 4; // + field tag and length
+      const part = parts.at(-1) as pb.IGroupMember[];
+      if (part.length > 0 && used + size > budget) {
+        parts.push([member]);
+        used = size;
+      } else {
+        part.push(member);
+        used += size;
+      }
+    }
+    return parts.map((part) =>
+      noticeBody(groupId, pb.PushCode.PC_ADD_GROUP_MEMBERS, pb.AddGroupMembersPush.encode({ optId, optName, members: part }).finish(), now),
+    );
   },
   removed(groupId: number, optId: number, optName: string, deletedUserId: number, now: number): Uint8Array {
     const data = pb.RemoveGroupMemberPush.encode({ optId, optName, deletedUserId }).finish();

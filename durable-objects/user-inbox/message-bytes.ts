@@ -58,7 +58,7 @@ export function encodeMessage(message: pb.IMessage): Uint8Array {
   if (bytes.length > MAX_MESSAGE_BYTES) {
     throw new AppError(
       ErrorCode.BAD_REQUEST,
-      `the message is ${bytes.length} bytes with its sender's profile and ids; at most ${MAX_MESSAGE_BYTES} are stored`,
+      `the message is ${bytes.length} bytes encoded (content, sender and ids); at most ${MAX_MESSAGE_BYTES} are stored`,
     );
   }
   return bytes;

@@ -41,6 +41,20 @@ describe("group directory", () => {
     expect(members.find((m: { userId: string }) => Number(m.userId) === owner!.userId).nickname).toBe("Olga");
   });
 
+  it("splits the added-members notice when the members' profiles do not fit one message", async () => {
+    const [owner, ...members] = await users(21);
+    await Promise.all(members.map((m, i) => ok("pb.BusinessExt/UpdateUser", { nickname: `m${i}`, extra: "e".repeat(4_000) }, m)));
+    const groupId = await createGroup(owner!, members);
+    const notices = await inbox(members[5]!);
+    expect(notices.length).toBeGreaterThan(1);
+    const listed = notices.map((m) => {
+      expect(m.receiverId).toBe(groupId);
+      expect(pb.Message.encode(m).finish().length).toBeLessThanOrEqual(65_000);
+      return pb.AddGroupMembersPush.decode(commandOf(m).data).members.map((member) => member.userId);
+    });
+    expect(listed.flat()).toEqual(members.map((m) => m.userId));
+  });
+
   it("refuses unknown members, an empty name and more members than the cap", async () => {
     const owner = await signIn();
     expect((await call("pb.LogicExt/CreateGroup", { name: "x", memberIds: [55_555_555] }, owner)).body.gimCode).toBe(10016);
