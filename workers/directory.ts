@@ -30,7 +30,12 @@ export async function authenticate(env: Env, userId: number, deviceId: number, t
   unwrap(await userInbox(env, userId).authenticate(deviceId, token));
 }
 
-async function isUser(env: Env, userId: number): Promise<boolean> {
+/** Whether the directory has this user: check it before addressing an inbox by a given id. */
+export async function isUser(env: Env, userId: number): Promise<boolean> {
+  const business = businessConfig(env);
+  if (business) {
+    return (await new BusinessClient(business).getUsers([userId])).has(userId);
+  }
   if (knownUsers.get(userId)) {
     return true;
   }

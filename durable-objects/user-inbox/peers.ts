@@ -13,10 +13,11 @@ import type { Statements } from "./statements";
 
 /**
  * Age after which the own profile is read again: the business server's cache time when there
- * is one (its profiles change without telling gim), else a minute (the built-in UpdateUser
- * tells the inbox at once; this is only a safety net).
+ * is one (its profiles change without telling gim), but not more often than every 10 s, else a
+ * minute (the built-in UpdateUser tells the inbox at once; this is only a safety net).
  */
 const BUILT_IN_PROFILE_REFRESH_MS = 60_000;
+const MIN_PROFILE_REFRESH_MS = 10_000;
 
 type StoredProfile = SenderProfile & { loadedAt: number };
 
@@ -74,8 +75,7 @@ export class Peers {
     if (!this.#profile) {
       return this.#loadProfile();
     }
-    const refreshMs = businessConfig(this.#env)?.cacheMs ?? BUILT_IN_PROFILE_REFRESH_MS;
-    if (Date.now() - this.#profile.loadedAt > refreshMs) {
+    if (Date.now() - this.#profile.loadedAt > this.#profileRefreshMs()) {
       this.#loadProfile().catch((err: unknown) => console.warn(`UserInbox:${this.#userId} profile not refreshed`, err));
     }
     return this.#profile;
@@ -83,8 +83,9 @@ export class Peers {
 
   /**
    * Writes the receivers found since the last call; run inside a transaction the inbox writes
-   * anyway (the send to them), so finding one costs no commit of its own. One not written
-   * before the object stops is looked up again later.
+   * anyway (the send to them), so a burst of first messages to new contacts costs no commit
+   * each. One not written before the object stops is looked up again later. (The profile, read
+   * at most once per refresh time, is written when it is read.)
    */
   writeFoundReceivers(): void {
     for (const userId of this.#unwritten) {
@@ -127,6 +128,11 @@ export class Peers {
       this.#checking.set(userId, check);
     }
     return check;
+  }
+
+  #profileRefreshMs(): number {
+    const business = businessConfig(this.#env);
+    return business ? Math.max(Number.isFinite(business.cacheMs) ? business.cacheMs : 0, MIN_PROFILE_REFRESH_MS) : BUILT_IN_PROFILE_REFRESH_MS;
   }
 
   #storedProfile(): StoredProfile | null {

@@ -183,6 +183,8 @@ describe("server-to-server API (pb.LogicInt)", () => {
     expect(sent).toMatchObject({ status: 200, body: { seq: "1" } });
     const again = await callInt("SendMessage", { receiverType: "RT_USER", receiverId: bob1.userId, messageType: "MT_TEXT", messageContent: textBase64("from the business"), isPersist: true, clientMsgId: "biz-1" });
     expect(again.body.seq).toBe("1");
+    const nobody = await callInt("SendMessage", { receiverType: "RT_USER", receiverId: 977_000_001, messageType: "MT_TEXT", messageContent: textBase64("lost"), isPersist: true });
+    expect(nobody.body).toMatchObject({ code: "not_found", gimCode: 10016 });
     for (const socket of [b1, b2]) {
       const [m] = await socket.pushes(1);
       expect(m!.sender?.senderType).toBe(pb.SenderType.ST_BUSINESS);

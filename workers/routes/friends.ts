@@ -57,11 +57,14 @@ export const friendMethods: Service = {
       const db = c.env.DB;
       await requireOtherUser(c.env, caller.userId, req.friendId, "friend_id");
       const mine = await friends.getFriendRow(db, caller.userId, req.friendId);
+      const theirs = mine?.status === friends.FriendStatus.REQUESTED ? null : await friends.getFriendRow(db, req.friendId, caller.userId);
+      const me = await getUser(c.env, caller.userId);
       if (mine?.status === friends.FriendStatus.AGREED) {
+        if (theirs && theirs.request_ms < mine.request_ms) {
+          await notifyAgreed(c.env, theirs, me); // they asked first: this may repeat the call that accepted
+        }
         throw new AppError(ErrorCode.ALREADY_FRIEND, "already friends");
       }
-      const me = await getUser(c.env, caller.userId);
-      const theirs = mine ? null : await friends.getFriendRow(db, req.friendId, caller.userId);
       if (theirs?.status === friends.FriendStatus.REQUESTED) {
         // They asked me first: asking back accepts their request.
         await friends.agree(db, req.friendId, caller.userId, req.remarks);

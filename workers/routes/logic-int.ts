@@ -10,6 +10,7 @@ import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { requestBody, unary, type Service } from "../connect-rpc";
 import { getDevice } from "../db/devices";
+import { isUser } from "../directory";
 import type { AppEnv } from "../env";
 import { chatRoom, groupChat, PRESENCE_SHARDS, presenceShard, userInbox } from "../stubs";
 
@@ -66,6 +67,9 @@ export const logicInt: Service = {
       }
       if (req.receiverType !== pb.ReceiverType.RT_USER) {
         throw new AppError(ErrorCode.BAD_REQUEST, "receiver_type must be RT_USER or RT_GROUP (rooms: PushRoom)");
+      }
+      if (!(await isUser(c.env, req.receiverId))) {
+        throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${req.receiverId} does not exist`);
       }
       const inbox = userInbox(c.env, req.receiverId);
       if (!req.isPersist) {
