@@ -7,13 +7,18 @@ import { AppError, unwrap } from "../proto/errors";
 import type { pb } from "../proto/gen/pb.js";
 import { BusinessClient, businessConfig } from "./business/business-client";
 import { TtlCache } from "./business/ttl-cache";
+import { groupExists } from "./db/groups";
 import { getUsers as getUsersFromD1, userExists } from "./db/users";
 import type { Env } from "./env";
 import { userInbox } from "./stubs";
 
-/** Users this isolate found in D1 (users are never deleted). */
+/**
+ * Users and groups this isolate found in D1. Users are never deleted; a group dissolved since
+ * then still has its object, which answers that the group does not exist.
+ */
 const knownUsers = new TtlCache<number, true>(100_000);
-const KNOWN_USER_TTL_MS = 3_600_000;
+const knownGroups = new TtlCache<number, true>(100_000);
+const KNOWN_TTL_MS = 3_600_000;
 
 /** Checks a user's device token; throws AppError(UNAUTHORIZED) or AppError(UNAVAILABLE). */
 export async function authenticate(env: Env, userId: number, deviceId: number, token: string): Promise<void> {
@@ -41,7 +46,7 @@ export async function isUser(env: Env, userId: number): Promise<boolean> {
   }
   const found = await userExists(env.DB, userId);
   if (found) {
-    knownUsers.set(userId, true, KNOWN_USER_TTL_MS);
+    knownUsers.set(userId, true, KNOWN_TTL_MS);
   }
   return found;
 }
@@ -57,4 +62,23 @@ export async function getUsers(env: Env, userIds: readonly number[]): Promise<Ma
 
 export async function getUser(env: Env, userId: number): Promise<pb.IUser | null> {
   return (await getUsers(env, [userId])).get(userId) ?? null;
+}
+
+/** Whether the group exists: check it before addressing a group's object by a given id. */
+export async function isGroup(env: Env, groupId: number): Promise<boolean> {
+  if (knownGroups.get(groupId)) {
+    return true;
+  }
+  const found = groupId > 0 && (await groupExists(env.DB, groupId));
+  if (found) {
+    knownGroups.set(groupId, true, KNOWN_TTL_MS);
+  }
+  return found;
+}
+
+/** Throws GROUP_NOT_EXIST unless the group exists (see isGroup). */
+export async function requireGroup(env: Env, groupId: number): Promise<void> {
+  if (!(await isGroup(env, groupId))) {
+    throw new AppError(ErrorCode.GROUP_NOT_EXIST, "group does not exist");
+  }
 }

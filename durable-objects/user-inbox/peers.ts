@@ -1,12 +1,12 @@
 /**
  * What a sender's inbox needs to know about users, kept in its SQLite so that a send costs no
  * directory look-up, also after the object restarts: its own profile (put in every message) and
- * which receivers exist.
+ * which receivers exist; and, in memory, which groups exist.
  */
 import { ErrorCode } from "../../proto/codes";
 import { AppError } from "../../proto/errors";
 import { businessConfig } from "../../workers/business/business-client";
-import { getUser } from "../../workers/directory";
+import { getUser, requireGroup } from "../../workers/directory";
 import type { Env } from "../../workers/env";
 import type { SenderProfile } from "./send";
 import type { Statements } from "./statements";
@@ -36,6 +36,8 @@ export class Peers {
   readonly #unwritten = new Set<number>();
   /** Directory look-ups in flight, so concurrent sends to a new receiver share one. */
   readonly #checking = new Map<number, Promise<boolean>>();
+  /** Groups found in the directory by this object (a dissolved one's object still answers). */
+  readonly #knownGroups = new Set<number>();
 
   constructor(env: Env, userId: number, stmts: Statements) {
     this.#env = env;
@@ -50,6 +52,14 @@ export class Peers {
     }
     if (!(await this.#exists(userId))) {
       throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} does not exist`);
+    }
+  }
+
+  /** Throws GROUP_NOT_EXIST for an id that is no group, before its object is addressed (and created). */
+  async requireGroup(groupId: number): Promise<void> {
+    if (!this.#knownGroups.has(groupId)) {
+      await requireGroup(this.#env, groupId);
+      this.#knownGroups.add(groupId);
     }
   }
 

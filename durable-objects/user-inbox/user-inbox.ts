@@ -333,6 +333,7 @@ export class UserInbox extends DurableObject<Env> {
    * deduplicates retries by (sender, client_msg_id) and answers the original seq.
    */
   async #postToGroup(deviceId: number, req: pb.SendMessageReq): Promise<number> {
+    await this.#peers.requireGroup(req.receiverId);
     const body = userMessageBody(req, this.#userId, deviceId, await this.#peers.senderProfile(), Date.now());
     return unwrap(
       await groupChat(this.env, req.receiverId).post({ senderId: this.#userId, deviceId, clientMsgId: req.clientMsgId, body, persist: req.isPersist }),

@@ -1,6 +1,7 @@
+import { env, listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
-import { call, commandOf, connect, createGroup, ok, sendGroupText, sendOverSocket, signIn, syncAll, text, textContent, uniquePhone, type Session } from "./helpers";
+import { call, commandOf, connect, createGroup, ok, sendGroupText, sendOverSocket, signIn, syncAll, text, textBase64, textContent, uniquePhone, type Session } from "./helpers";
 
 async function users(n: number): Promise<Session[]> {
   return Promise.all(Array.from({ length: n }, () => signIn()));
@@ -53,6 +54,21 @@ describe("group directory", () => {
       return pb.AddGroupMembersPush.decode(commandOf(m).data).members.map((member) => member.userId);
     });
     expect(listed.flat()).toEqual(members.map((m) => m.userId));
+  });
+
+  it("answers calls and sends to an id that is no group with 10013 without creating an object for it", async () => {
+    const user = await signIn();
+    const nobody = 800_000_000 + Math.floor(Math.random() * 1_000_000);
+    expect((await call("pb.LogicExt/GetGroup", { groupId: nobody }, user)).body).toMatchObject({ code: "not_found", gimCode: 10013 });
+    expect((await call("pb.LogicExt/AddGroupMembers", { groupId: nobody, userIds: [user.userId] }, user)).body.gimCode).toBe(10013);
+    const send = { receiverType: "RT_GROUP", receiverId: nobody, messageType: "MT_TEXT", messageContent: textBase64("x"), isPersist: true };
+    expect((await call("pb.LogicExt/SendMessage", send, user)).body.gimCode).toBe(10013);
+    const reply = await sendOverSocket(await connect(user), { ...send, receiverType: pb.ReceiverType.RT_GROUP, messageType: pb.MessageType.MT_TEXT, messageContent: textContent("x") });
+    expect(reply.code).toBe(10013);
+    const somebody = await createGroup(user, []); // whose object the listing does show
+    const created = (await listDurableObjectIds(env.GROUP_CHAT)).map((id) => id.toString());
+    expect(created).not.toContain(env.GROUP_CHAT.idFromName(`group:${nobody}`).toString());
+    expect(created).toContain(env.GROUP_CHAT.idFromName(`group:${somebody}`).toString());
   });
 
   it("refuses unknown members, an empty name and more members than the cap", async () => {

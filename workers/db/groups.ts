@@ -13,6 +13,11 @@ interface GroupRow {
   update_time: number;
 }
 
+/** Whether a group with this id exists (reserved or created, not dissolved). */
+export async function groupExists(db: D1Database, groupId: number): Promise<boolean> {
+  return (await db.prepare("SELECT 1 AS found FROM groups WHERE id = ?").bind(groupId).first()) !== null;
+}
+
 /** Reserves a group id; the GroupChat object fills the row in when it is created. */
 export async function reserveGroupId(db: D1Database, name: string, ownerId: number): Promise<number> {
   const now = Math.floor(Date.now() / 1000);

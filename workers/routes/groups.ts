@@ -5,7 +5,8 @@ import { pb } from "../../proto/gen/pb.js";
 import type { GroupProfile } from "../../durable-objects/group-chat/group-chat";
 import { unary, type Service } from "../connect-rpc";
 import { listUserGroups, reserveGroupId } from "../db/groups";
-import { getUsers } from "../directory";
+import { getUsers, requireGroup } from "../directory";
+import type { Env } from "../env";
 import { groupChat } from "../stubs";
 
 function profileOf(req: { name: string; avatarUrl: string; introduction: string; extra: string }): GroupProfile {
@@ -26,11 +27,13 @@ function profileOf(req: { name: string; avatarUrl: string; introduction: string;
   return { name: req.name, avatarUrl: req.avatarUrl, introduction: req.introduction, extra: req.extra };
 }
 
-function requireGroupId(groupId: number): number {
+/** The object of an existing group; an id that is no group never reaches (and creates) one. */
+async function existingGroup(env: Env, groupId: number) {
   if (!(groupId > 0)) {
     throw new AppError(ErrorCode.BAD_REQUEST, "group_id is required");
   }
-  return groupId;
+  await requireGroup(env, groupId);
+  return groupChat(env, groupId);
 }
 
 export const groupMethods: Service = {
@@ -56,7 +59,7 @@ export const groupMethods: Service = {
     response: pb.Empty,
     auth: "verify",
     async handle(c, req, caller) {
-      unwrap(await groupChat(c.env, requireGroupId(req.groupId)).update(caller.userId, profileOf(req)));
+      unwrap(await (await existingGroup(c.env, req.groupId)).update(caller.userId, profileOf(req)));
       return {};
     },
   }),
@@ -65,7 +68,7 @@ export const groupMethods: Service = {
     response: pb.GetGroupResp,
     auth: "verify",
     async handle(c, req) {
-      return { group: unwrap(await groupChat(c.env, requireGroupId(req.groupId)).info()) };
+      return { group: unwrap(await (await existingGroup(c.env, req.groupId)).info()) };
     },
   }),
   GetGroups: unary({
@@ -84,7 +87,7 @@ export const groupMethods: Service = {
       if (req.userIds.length === 0) {
         throw new AppError(ErrorCode.BAD_REQUEST, "user_ids is empty");
       }
-      return { userIds: unwrap(await groupChat(c.env, requireGroupId(req.groupId)).addMembers(caller.userId, req.userIds)) };
+      return { userIds: unwrap(await (await existingGroup(c.env, req.groupId)).addMembers(caller.userId, req.userIds)) };
     },
   }),
   UpdateGroupMember: unary({
@@ -95,7 +98,7 @@ export const groupMethods: Service = {
       if (req.remarks.length > 256 || req.extra.length > 4096) {
         throw new AppError(ErrorCode.BAD_REQUEST, "remarks (256) or extra (4096 characters) too long");
       }
-      unwrap(await groupChat(c.env, requireGroupId(req.groupId)).updateMember(caller.userId, req.userId, req.memberType, req.remarks, req.extra));
+      unwrap(await (await existingGroup(c.env, req.groupId)).updateMember(caller.userId, req.userId, req.memberType, req.remarks, req.extra));
       return {};
     },
   }),
@@ -104,7 +107,7 @@ export const groupMethods: Service = {
     response: pb.Empty,
     auth: "verify",
     async handle(c, req, caller) {
-      unwrap(await groupChat(c.env, requireGroupId(req.groupId)).removeMember(caller.userId, req.userId));
+      unwrap(await (await existingGroup(c.env, req.groupId)).removeMember(caller.userId, req.userId));
       return {};
     },
   }),
@@ -113,7 +116,7 @@ export const groupMethods: Service = {
     response: pb.Empty,
     auth: "verify",
     async handle(c, req, caller) {
-      unwrap(await groupChat(c.env, requireGroupId(req.groupId)).removeMember(caller.userId, caller.userId));
+      unwrap(await (await existingGroup(c.env, req.groupId)).removeMember(caller.userId, caller.userId));
       return {};
     },
   }),
@@ -122,7 +125,7 @@ export const groupMethods: Service = {
     response: pb.Empty,
     auth: "verify",
     async handle(c, req, caller) {
-      unwrap(await groupChat(c.env, requireGroupId(req.groupId)).dissolve(caller.userId));
+      unwrap(await (await existingGroup(c.env, req.groupId)).dissolve(caller.userId));
       return {};
     },
   }),
@@ -131,7 +134,7 @@ export const groupMethods: Service = {
     response: pb.Empty,
     auth: "verify",
     async handle(c, req, caller) {
-      unwrap(await groupChat(c.env, requireGroupId(req.groupId)).transferOwner(caller.userId, req.userId));
+      unwrap(await (await existingGroup(c.env, req.groupId)).transferOwner(caller.userId, req.userId));
       return {};
     },
   }),
@@ -140,7 +143,7 @@ export const groupMethods: Service = {
     response: pb.GetGroupMembersResp,
     auth: "verify",
     async handle(c, req, caller) {
-      const members = unwrap(await groupChat(c.env, requireGroupId(req.groupId)).members(caller.userId));
+      const members = unwrap(await (await existingGroup(c.env, req.groupId)).members(caller.userId));
       const users = await getUsers(c.env, members.map((m) => m.user_id));
       return {
         members: members.map((m) => {

@@ -10,7 +10,7 @@ import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import { requestBody, unary, type Service } from "../connect-rpc";
 import { getDevice } from "../db/devices";
-import { isUser } from "../directory";
+import { isUser, requireGroup } from "../directory";
 import type { AppEnv } from "../env";
 import { chatRoom, groupChat, PRESENCE_SHARDS, presenceShard, userInbox } from "../stubs";
 
@@ -62,6 +62,7 @@ export const logicInt: Service = {
         clientMsgId: req.clientMsgId,
       });
       if (req.receiverType === pb.ReceiverType.RT_GROUP) {
+        await requireGroup(c.env, req.receiverId);
         const seq = unwrap(await groupChat(c.env, req.receiverId).post({ senderId: 0, deviceId: 0, clientMsgId: req.clientMsgId, body, persist: req.isPersist }));
         return { seq };
       }
