@@ -85,8 +85,13 @@ export function createStatements(sql: SqlStorage) {
         .toArray();
     },
     /** Drops log rows every member has applied. */
+    /**
+     * Deletes log rows up to `upToGseq`, but never the last one: the head (the highest group seq
+     * given out) is read back from the log after a restart, and a head that went back would give
+     * new messages the ids of old ones.
+     */
     pruneLog(upToGseq: number): void {
-      sql.exec("DELETE FROM log WHERE gseq <= ?", upToGseq);
+      sql.exec("DELETE FROM log WHERE gseq <= ? AND gseq < (SELECT MAX(gseq) FROM log)", upToGseq);
     },
     sentGseq(senderId: number, clientMsgId: string): number | undefined {
       return sql.exec<{ gseq: number }>("SELECT gseq FROM sent WHERE sender_id = ? AND client_msg_id = ?", senderId, clientMsgId).toArray()[0]?.gseq;

@@ -1,5 +1,5 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
 import { groupChat, userInbox } from "../../workers/stubs";
 import { connect, createGroup, signIn, syncAll, text, textContent, type Session } from "./helpers";
@@ -22,6 +22,31 @@ function body(senderId: number, groupId: number, value: string): Uint8Array {
 }
 
 describe("group fan-out under faults (invariant 2)", () => {
+  it("keeps its seq after every member caught up, the log was pruned and the object restarted", async () => {
+    const [owner, member] = [await signIn(), await signIn()];
+    const groupId = await createGroup(owner, [member]);
+    const group = groupChat(env, groupId);
+    const post = (value: string) =>
+      runInDurableObject(groupChat(env, groupId), (instance) =>
+        instance.post({ senderId: owner.userId, deviceId: owner.deviceId, clientMsgId: "", body: body(owner.userId, groupId, value), persist: true }),
+      );
+    expect((await post("x")).ok).toBe(true);
+    // Both members have everything: once the cursors are saved the log is pruned up to them.
+    await vi.waitFor(async () => {
+      const rows = await runInDurableObject(group, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM log").one().n);
+      expect(rows).toBe(1);
+    });
+    await runInDurableObject(group, (_instance, state) => {
+      state.abort("restart after the prune");
+    }).catch(() => undefined);
+
+    expect(await post("y")).toMatchObject({ ok: true });
+    await runDurableObjectAlarm(groupChat(env, groupId));
+    for (const user of [owner, member]) {
+      expect(await groupTexts(user)).toEqual(["x", "y"]);
+    }
+  });
+
   it("loses nothing and duplicates nothing when the group object and a member inbox reset mid fan-out", async () => {
     const members = await Promise.all(Array.from({ length: 12 }, () => signIn()));
     const owner = members[0]!;
