@@ -17,7 +17,7 @@ import { GroupFanout } from "./fanout";
 import { writeMirror } from "./mirror";
 import { memberOf, notices } from "./notices";
 import { pushTransient } from "./transient";
-import { checkMemberUpdate, checkRemoval, requireAdmin, requireGroup, requireMember, requireOwner } from "./rules";
+import { checkMemberUpdate, checkRemoval, maxGroupMembers, requireAdmin, requireGroup, requireMember, requireOwner, requireRoomFor } from "./rules";
 import { GROUP_MIGRATIONS } from "./schema";
 import { createStatements, type InfoRow, type MemberRow, type Statements } from "./statements";
 
@@ -58,7 +58,7 @@ export class GroupChat extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#groupId = Number(ctx.id.name?.replace(/^group:/, ""));
-    this.#maxMembers = Number(env.MAX_GROUP_MEMBERS ?? 2000);
+    this.#maxMembers = maxGroupMembers(env);
     migrate(ctx.storage.sql, GROUP_MIGRATIONS);
     this.#stmts = createStatements(ctx.storage.sql);
     this.#fanout = new GroupFanout(this.#stmts, (userId, items) => userInbox(this.env, userId).deliver(items), {
@@ -296,9 +296,7 @@ export class GroupChat extends DurableObject<Env> {
   }
 
   #requireRoom(total: number): void {
-    if (total > this.#maxMembers) {
-      throw new AppError(ErrorCode.GROUP_FULL, `a group has at most ${this.#maxMembers} members`);
-    }
+    requireRoomFor(total, this.#maxMembers);
   }
 
   /** A user's nickname for a notice ("" when the business does not know it). */

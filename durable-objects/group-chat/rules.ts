@@ -4,6 +4,18 @@ import { AppError } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import type { InfoRow, MemberRow } from "./statements";
 
+/** The member cap: MAX_GROUP_MEMBERS, 2,000 by default. */
+export function maxGroupMembers(env: { MAX_GROUP_MEMBERS?: string }): number {
+  return Number(env.MAX_GROUP_MEMBERS ?? 2000);
+}
+
+/** Throws GROUP_FULL when a group would have more than `max` members. */
+export function requireRoomFor(total: number, max: number): void {
+  if (total > max) {
+    throw new AppError(ErrorCode.GROUP_FULL, `a group has at most ${max} members`);
+  }
+}
+
 export function requireGroup(info: InfoRow | undefined): InfoRow {
   if (!info || info.dissolved_at > 0) {
     throw new AppError(ErrorCode.GROUP_NOT_EXIST, "group does not exist");

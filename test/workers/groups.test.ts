@@ -79,6 +79,8 @@ describe("group directory", () => {
     const full = await call("pb.LogicExt/CreateGroup", { name: "big", memberIds: many.map((u) => u.userId) }, owner);
     expect(full.status).toBe(429);
     expect(full.body).toMatchObject({ code: "resource_exhausted", gimCode: 10019 });
+    const reserved = await env.DB.prepare("SELECT COUNT(*) AS n FROM groups WHERE owner_id = ?").bind(owner.userId).first<{ n: number }>();
+    expect(reserved?.n).toBe(0); // no group id left behind by the refusals
     const groupId = await createGroup(owner, many.slice(0, 48));
     expect((await ok("pb.LogicExt/AddGroupMembers", { groupId, userIds: [many[48]!.userId] }, owner)).userIds ?? []).toEqual([]);
     const over = await call("pb.LogicExt/AddGroupMembers", { groupId, userIds: [many[49]!.userId] }, owner);

@@ -3,6 +3,7 @@ import { ErrorCode } from "../../proto/codes";
 import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
 import type { GroupProfile } from "../../durable-objects/group-chat/group-chat";
+import { maxGroupMembers, requireRoomFor } from "../../durable-objects/group-chat/rules";
 import { unary, type Service } from "../connect-rpc";
 import { listUserGroups, reserveGroupId } from "../db/groups";
 import { getUsers, requireGroup } from "../directory";
@@ -44,6 +45,7 @@ export const groupMethods: Service = {
     async handle(c, req, caller) {
       const profile = profileOf(req);
       const memberIds = [...new Set(req.memberIds)].filter((id) => id !== caller.userId);
+      requireRoomFor(1 + memberIds.length, maxGroupMembers(c.env)); // before an id is reserved
       const users = await getUsers(c.env, memberIds);
       const missing = memberIds.find((id) => !users.has(id));
       if (missing !== undefined) {
