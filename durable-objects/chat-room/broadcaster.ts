@@ -12,7 +12,7 @@ export type SendFn = (targetKey: string, items: RoomItem[]) => Promise<number>;
 export interface BroadcastOptions {
   /** Items per delivery call. */
   batchItems: number;
-  /** A target with more items waiting than this is dropped (its subscribers resubscribe). */
+  /** A target with more items waiting than this is dropped (see onDropped). */
   maxBacklog: number;
 }
 
@@ -26,13 +26,24 @@ export class Broadcaster {
   readonly #queues = new Map<string, TargetQueue>();
   readonly #send: SendFn;
   readonly #options: BroadcastOptions;
-  /** Called when a target reports its subscriber count, or 0 when it is dropped or gone. */
+  /** Called with the subscriber count a target reports after each delivery. */
   readonly #onCount: (targetKey: string, subscribers: number) => void;
+  /**
+   * Called when a target is dropped: too far behind, or every attempt of a delivery failed. Its
+   * subscribers have missed messages and must subscribe again (replaying from their last seq).
+   */
+  readonly #onDropped: (targetKey: string) => void;
 
-  constructor(send: SendFn, options: BroadcastOptions, onCount: (targetKey: string, subscribers: number) => void) {
+  constructor(
+    send: SendFn,
+    options: BroadcastOptions,
+    onCount: (targetKey: string, subscribers: number) => void,
+    onDropped: (targetKey: string) => void,
+  ) {
     this.#send = send;
     this.#options = options;
     this.#onCount = onCount;
+    this.#onDropped = onDropped;
   }
 
   /** Queues `item` for every target in `targetKeys`. */
@@ -47,7 +58,7 @@ export class Broadcaster {
       if (queue.priority.length + queue.normal.length > this.#options.maxBacklog) {
         console.warn(`room broadcast: ${key} is ${this.#options.maxBacklog} items behind, dropping it`);
         this.#queues.delete(key);
-        this.#onCount(key, 0);
+        this.#onDropped(key);
         continue;
       }
       if (!queue.running) {
@@ -80,8 +91,10 @@ export class Broadcaster {
         const subscribers = await this.#sendWithRetry(key, batch);
         if (subscribers === null) {
           this.#queues.delete(key);
+          this.#onDropped(key);
+        } else {
+          this.#onCount(key, subscribers);
         }
-        this.#onCount(key, subscribers ?? 0);
       }
     } finally {
       queue.running = false;

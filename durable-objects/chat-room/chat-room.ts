@@ -51,8 +51,11 @@ export class ChatRoom extends DurableObject<Env> {
     for (const row of this.#sql.exec<{ key: string; subscribers: number }>("SELECT key, subscribers FROM targets")) {
       this.#targets.set(row.key, row.subscribers);
     }
-    this.#broadcaster = new Broadcaster((key, items) => this.#deliver(key, items), { batchItems: 100, maxBacklog: 10_000 }, (key, n) =>
-      this.#setCount(key, n),
+    this.#broadcaster = new Broadcaster(
+      (key, items) => this.#deliver(key, items),
+      { batchItems: 100, maxBacklog: 10_000 },
+      (key, n) => this.#setCount(key, n),
+      (key) => this.#dropTarget(key),
     );
   }
 
@@ -112,9 +115,24 @@ export class ChatRoom extends DurableObject<Env> {
   // ---- private helpers ----
 
   #deliver(key: string, items: RoomItem[]): Promise<number> {
+    return this.#target(key).roomBatch(this.#roomId, items);
+  }
+
+  /**
+   * A target the broadcast gave up on: its sockets on this room missed messages, so it is told to
+   * close them (they subscribe again and replay from their last seq). A target that cannot be
+   * reached lost its sockets anyway.
+   */
+  #dropTarget(key: string): void {
+    this.#setCount(key, 0);
+    this.#target(key)
+      .roomLost(this.#roomId)
+      .catch((err: unknown) => console.warn(`ChatRoom:${this.#roomId} could not tell ${key} it fell behind`, err));
+  }
+
+  #target(key: string) {
     const [kind, id] = key.split(":");
-    const target = kind === "shard" ? roomShard(this.env, this.#roomId, Number(id)) : userInbox(this.env, Number(id));
-    return target.roomBatch(this.#roomId, items);
+    return kind === "shard" ? roomShard(this.env, this.#roomId, Number(id)) : userInbox(this.env, Number(id));
   }
 
   #setCount(key: string, subscribers: number): void {

@@ -40,6 +40,13 @@ export class RoomShard extends DurableObject<Env> {
     return sockets.length;
   }
 
+  /** The room gave up delivering here: every socket missed messages and must subscribe again. */
+  roomLost(_roomId: number): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      closeWith(ws, 1011, "fell behind the room; subscribe again from your last seq");
+    }
+  }
+
   /** Accepts a room socket; the Worker authenticated it and the root chose this shard. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {

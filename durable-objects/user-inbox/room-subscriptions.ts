@@ -12,7 +12,7 @@ import { CatchUp, offerBatch, type RoomItem } from "../chat-room/catch-up";
 import { roomMessageBody } from "../chat-room/chat-room";
 import type { Limits } from "../shared/limits";
 import type { SenderProfile } from "./send";
-import { pushToDevices, readAttachment, writeAttachment } from "./sockets";
+import { closeWith, pushToDevices, readAttachment, writeAttachment } from "./sockets";
 
 export class RoomSubscriptions {
   readonly #ctx: DurableObjectState;
@@ -47,6 +47,15 @@ export class RoomSubscriptions {
     const subscribed = this.#ctx.getWebSockets().filter((ws) => readAttachment(ws)?.roomId === roomId);
     offerBatch(subscribed, this.#catchUps, items, (targets, batch) => pushToDevices(targets, batch.map((item) => item.body)));
     return subscribed.length;
+  }
+
+  /** The room gave up delivering here: its subscribed sockets missed messages and must subscribe again. */
+  lost(roomId: number): void {
+    for (const ws of this.#ctx.getWebSockets()) {
+      if (readAttachment(ws)?.roomId === roomId) {
+        closeWith(ws, 1011, "fell behind the room; subscribe again from your last seq");
+      }
+    }
   }
 
   /**

@@ -148,6 +148,11 @@ export class UserInbox extends DurableObject<Env> {
     return this.#rooms.batch(roomId, items);
   }
 
+  /** The room gave up delivering to this user's sockets subscribed to it (see ChatRoom). */
+  roomLost(roomId: number): void {
+    this.#rooms.lost(roomId);
+  }
+
   /** gim's PT_SUBSCRIBE_ROOM on a device socket: one room per socket, 0 leaves, `fromSeq` replays. */
   subscribeRoom(ws: WebSocket, roomId: number, fromSeq: number): Promise<void> {
     return this.#rooms.subscribe(ws, roomId, fromSeq);

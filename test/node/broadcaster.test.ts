@@ -1,5 +1,5 @@
 // The room broadcaster's scheduling, with a send function standing in for the target objects.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Broadcaster } from "../../durable-objects/chat-room/broadcaster";
 import type { RoomItem } from "../../durable-objects/chat-room/catch-up";
 
@@ -20,6 +20,7 @@ describe("room broadcaster", () => {
       },
       { batchItems: 10, maxBacklog: 1000 },
       () => undefined,
+      () => undefined,
     );
     const targets = ["shard:0", "shard:slow", "shard:1"];
     for (let seq = 1; seq <= 30; seq++) {
@@ -36,13 +37,32 @@ describe("room broadcaster", () => {
     expect(received.get("shard:slow")).toEqual(all);
   });
 
-  it("drops a target that falls too far behind and reports it gone", async () => {
-    const counts = new Map<string, number>();
-    const broadcaster = new Broadcaster(() => new Promise<number>(() => undefined), { batchItems: 5, maxBacklog: 20 }, (key, n) => counts.set(key, n));
+  it("drops a target that falls too far behind and reports it dropped", async () => {
+    const dropped: string[] = [];
+    const broadcaster = new Broadcaster(() => new Promise<number>(() => undefined), { batchItems: 5, maxBacklog: 20 }, () => undefined, (key) => dropped.push(key));
     for (let seq = 1; seq <= 40; seq++) {
       broadcaster.publish(["shard:stuck"], item(seq), false);
     }
-    expect(counts.get("shard:stuck")).toBe(0);
+    expect(dropped).toEqual(["shard:stuck"]);
+  });
+
+  it("drops a target whose delivery failed every attempt and reports it dropped, not counted", async () => {
+    const dropped: string[] = [];
+    const counts: [string, number][] = [];
+    const broadcaster = new Broadcaster(
+      async (key) => {
+        if (key === "shard:down") {
+          throw new Error("down");
+        }
+        return 3;
+      },
+      { batchItems: 5, maxBacklog: 20 },
+      (key, n) => counts.push([key, n]),
+      (key) => dropped.push(key),
+    );
+    broadcaster.publish(["shard:down", "shard:up"], item(1), false);
+    await vi.waitFor(() => expect(dropped).toEqual(["shard:down"]), { timeout: 2_000 });
+    expect(counts).toEqual([["shard:up", 3]]);
   });
 
   it("sends priority items ahead of normal ones still queued", async () => {
@@ -60,6 +80,7 @@ describe("room broadcaster", () => {
         return 1;
       },
       { batchItems: 100, maxBacklog: 1000 },
+      () => undefined,
       () => undefined,
     );
     broadcaster.publish(["shard:0"], item(1), false); // in flight

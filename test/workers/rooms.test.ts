@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
-import { chatRoom } from "../../workers/stubs";
+import { chatRoom, roomShard, userInbox } from "../../workers/stubs";
 import { call, callInt, connect, connectRoom, ok, pushRoomText, signIn, syncAll, text, textBase64, uniquePhone, uniqueRoom, type TestSocket } from "./helpers";
 
 let requestId = 5000;
@@ -128,6 +128,26 @@ describe("room sockets (GET /room)", () => {
 });
 
 describe("PT_SUBSCRIBE_ROOM on the user's own socket (gim's way)", () => {
+  it("closes the sockets of a target the room gave up on with 1011, so they subscribe again", async () => {
+    const roomId = uniqueRoom();
+    const phone = uniquePhone();
+    const [bob, bobOther] = [await signIn(phone), await signIn(phone)];
+    const carol = await signIn();
+    const [subscribed, other] = [await connect(bob), await connect(bobOther)];
+    expect((await subscribe(subscribed, roomId)).code).toBe(0);
+    const roomSockets = [await connectRoom(carol, roomId), await connectRoom(carol, roomId)];
+
+    await userInbox(env, bob.userId).roomLost(roomId);
+    expect(await subscribed.closedWith()).toMatchObject({ code: 1011, reason: expect.stringContaining("subscribe again") });
+    other.send(pb.PackageType.PT_HEARTBEAT, 77);
+    expect((await other.reply(77)).code).toBe(0); // not subscribed to that room: untouched
+
+    await roomShard(env, roomId, 0).roomLost(roomId);
+    for (const socket of roomSockets) {
+      expect((await socket.closedWith()).code).toBe(1011);
+    }
+  });
+
   it("subscribes, switches rooms in one step and leaves with room 0", async () => {
     const [roomA, roomB] = [uniqueRoom(), uniqueRoom()];
     const alice = await signIn();
