@@ -15,6 +15,9 @@ import { Upstream } from "./upstream";
 
 type State = "sign-in" | "connecting" | "open" | "closing" | "closed";
 
+/** Numbers the connections of this process: a registry entry names the one that wrote it. */
+let connections = 0;
+
 export class Session {
   state: State = "sign-in";
   readonly createdAt = Date.now();
@@ -22,6 +25,7 @@ export class Session {
   /** The device, once the Worker accepted the sign-in (held in the registry). */
   deviceId = 0;
   #closingSince = 0;
+  readonly #holder = `c${++connections}`;
   #credentials: Credentials | null = null;
   #signInRequestId = 0;
   #upstream: Upstream | null = null;
@@ -96,7 +100,7 @@ export class Session {
     this.#upstream?.close(1000, clientGone ? "client gone" : clampReason(reason));
     this.#room?.close("connection closed");
     if (this.deviceId) {
-      void this.ctx.store.releaseDevice(this.deviceId);
+      void this.ctx.store.releaseDevice(this.deviceId, this.#holder);
     }
     this.ctx.metrics.closed(this.link.listener, closeName(code));
     this.ctx.log.debug("connection closed", { listener: this.link.listener, address: this.link.remoteAddress, code, reason, deviceId: this.deviceId });
@@ -240,7 +244,7 @@ export class Session {
     const credentials = this.#credentials as Credentials;
     if (out.code === 0) {
       this.deviceId = credentials.deviceId;
-      void this.ctx.store.registerDevice(credentials.deviceId, credentials.userId);
+      void this.ctx.store.registerDevice(credentials.deviceId, credentials.userId, this.#holder);
     } else {
       void this.ctx.store.hit("signin-fail", this.link.remoteAddress);
     }

@@ -27,17 +27,17 @@ const SCRIPTS = {
     numberOfKeys: -1,
     lua: "local n = 0 for _, k in ipairs(KEYS) do local v = redis.call('GET', k) if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then redis.call('PEXPIRE', k, ARGV[2]) n = n + 1 end end return n",
   },
-  /** DEL the key only if its value still names this instance. */
+  /** DEL the key only if its value still names this instance (prefix) and connection (suffix). */
   gimReleaseOwned: {
     numberOfKeys: 1,
-    lua: "local v = redis.call('GET', KEYS[1]) if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+    lua: "local v = redis.call('GET', KEYS[1]) if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] and string.sub(v, -#ARGV[2]) == ARGV[2] then return redis.call('DEL', KEYS[1]) end return 0",
   },
 } as const;
 
 interface Scripts {
   gimRateHit(key: string, windowMs: number): Promise<number>;
   gimRefreshOwned(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  gimReleaseOwned(key: string, owner: string): Promise<number>;
+  gimReleaseOwned(key: string, owner: string, holderSuffix: string): Promise<number>;
 }
 
 const REFRESH_BATCH = 500;
@@ -95,12 +95,17 @@ export class RedisStore implements Store {
     return this.#failOpen(async () => Number((await this.#redis.get(this.#key(`rate:${kind}:${address}`))) ?? 0), 0);
   }
 
-  async registerDevice(deviceId: number, userId: number): Promise<void> {
-    await this.#failOpen(() => this.#redis.set(this.#key(`device:${deviceId}`), `${this.#owner}${userId}`, "PX", this.options.registryTtlMs), null);
+  async registerDevice(deviceId: number, userId: number, holder: string): Promise<void> {
+    await this.#failOpen(() => this.#redis.set(this.#key(`device:${deviceId}`), this.#entry(userId, holder), "PX", this.options.registryTtlMs), null);
   }
 
-  async releaseDevice(deviceId: number): Promise<void> {
-    await this.#failOpen(() => this.#redis.gimReleaseOwned(this.#key(`device:${deviceId}`), this.#owner), 0);
+  async releaseDevice(deviceId: number, holder: string): Promise<void> {
+    await this.#failOpen(() => this.#redis.gimReleaseOwned(this.#key(`device:${deviceId}`), this.#owner, ` ${holder}`), 0);
+  }
+
+  /** A registry entry: "<instance id> <user id> <holder>" (lookups read the first two). */
+  #entry(userId: number, holder: string): string {
+    return `${this.#owner}${userId} ${holder}`;
   }
 
   async refreshDevices(deviceIds: number[]): Promise<void> {

@@ -29,10 +29,16 @@ export interface Store {
   hit(kind: RateKind, address: string): Promise<number>;
   /** Events counted for `address` in the current window. Fails open (0). */
   count(kind: RateKind, address: string): Promise<number>;
-  /** Records that this instance holds `deviceId` (on a successful sign-in). */
-  registerDevice(deviceId: number, userId: number): Promise<void>;
-  /** Forgets the device if this instance still holds it (another may have taken it over). */
-  releaseDevice(deviceId: number): Promise<void>;
+  /**
+   * Records that this instance holds `deviceId` (on a successful sign-in). `holder` names the
+   * connection, so that only the connection that wrote the entry can release it.
+   */
+  registerDevice(deviceId: number, userId: number, holder: string): Promise<void>;
+  /**
+   * Forgets the device if this connection still holds it: a newer connection of the same device,
+   * on this instance or another, may have taken it over.
+   */
+  releaseDevice(deviceId: number, holder: string): Promise<void>;
   /** Extends the TTL of devices this instance still holds (a few times per TTL, in batches). */
   refreshDevices(deviceIds: number[]): Promise<void>;
   lookupDevice(deviceId: number): Promise<DeviceLocation | null>;
@@ -53,7 +59,7 @@ interface Window {
 export class MemoryStore implements Store {
   readonly kind = "memory";
   readonly #windows = new Map<string, Window>();
-  readonly #devices = new Map<number, DeviceLocation & { expiresAt: number }>();
+  readonly #devices = new Map<number, DeviceLocation & { holder: string; expiresAt: number }>();
   #self: InstanceInfo | null = null;
   #prunedAt = Date.now();
 
@@ -81,12 +87,14 @@ export class MemoryStore implements Store {
     return window && this.now() - window.startedAt < this.rateWindowMs ? window.count : 0;
   }
 
-  async registerDevice(deviceId: number, userId: number): Promise<void> {
-    this.#devices.set(deviceId, { instanceId: this.instanceId, userId, expiresAt: this.now() + this.registryTtlMs });
+  async registerDevice(deviceId: number, userId: number, holder: string): Promise<void> {
+    this.#devices.set(deviceId, { instanceId: this.instanceId, userId, holder, expiresAt: this.now() + this.registryTtlMs });
   }
 
-  async releaseDevice(deviceId: number): Promise<void> {
-    this.#devices.delete(deviceId);
+  async releaseDevice(deviceId: number, holder: string): Promise<void> {
+    if (this.#devices.get(deviceId)?.holder === holder) {
+      this.#devices.delete(deviceId);
+    }
   }
 
   async refreshDevices(deviceIds: number[]): Promise<void> {

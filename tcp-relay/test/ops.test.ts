@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { startRelay } from "../src/relay";
+import { MemoryStore } from "../src/store";
 import { connectSignedIn, PT, startTestRelay, stopRelays, TcpClient, until, type Device } from "./helpers";
 import { FakeWorker } from "./fake-worker";
 
@@ -39,6 +40,16 @@ describe("operations: metrics endpoint and structured logs", () => {
     const fleet = (await (await fetch(`${base}/fleet`)).json()) as { id: string }[];
     expect(fleet.map((i) => i.id)).toEqual(["ops-1"]);
     client.end();
+  });
+
+  it("lets only the connection that registered a device release it (memory store)", async () => {
+    const store = new MemoryStore("ops-mem", 60_000, 60_000);
+    await store.registerDevice(6, 5, "c1");
+    await store.registerDevice(6, 5, "c2"); // the same device connects again; c1 ends after
+    await store.releaseDevice(6, "c1");
+    expect(await store.lookupDevice(6)).toEqual({ instanceId: "ops-mem", userId: 5 });
+    await store.releaseDevice(6, "c2");
+    expect(await store.lookupDevice(6)).toBeNull();
   });
 
   it("logs JSON lines with the instance id", async () => {

@@ -27,14 +27,14 @@ describe("Redis: what spans relay instances", () => {
     const alice = await signIn();
     const socket = await connectSignedIn(relay.ports.tcp[0]!, alice);
     const key = `${redisPrefix}device:${alice.deviceId}`;
-    await waitFor(async () => (await client.get(key)) === `relay-a ${alice.userId}`, "registry entry");
+    await waitFor(async () => (await client.get(key))?.startsWith(`relay-a ${alice.userId} `) ?? false, "registry entry");
     expect(await relay.store.lookupDevice(alice.deviceId)).toEqual({ instanceId: "relay-a", userId: alice.userId });
     const ttl = await client.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(3_000);
     // Refreshed at a third of the TTL: still there after more than one TTL.
     await new Promise((r) => setTimeout(r, 3_500));
-    expect(await client.get(key)).toBe(`relay-a ${alice.userId}`);
+    expect(await client.get(key)).toMatch(new RegExp(`^relay-a ${alice.userId} `));
     socket.end();
     await waitFor(async () => (await client.exists(key)) === 0, "registry entry removed");
   });
@@ -53,8 +53,18 @@ describe("Redis: what spans relay instances", () => {
     expect(notice.code).toBe(RelayClose.REPLACED);
     await waitFor(async () => (await client.get(key))?.startsWith("relay-b ") ?? false, "owner b");
     await new Promise((r) => setTimeout(r, 200));
-    expect(await client.get(key)).toBe(`relay-b ${alice.userId}`);
+    expect(await client.get(key)).toMatch(new RegExp(`^relay-b ${alice.userId} `));
     onB.end();
+  });
+
+  it("lets only the connection that registered a device release it, on the same instance too", async () => {
+    const { store } = await startTestRelay({ redisUrl: redis.url, redisPrefix: prefix(), instanceId: "relay-same" });
+    await store.registerDevice(6, 5, "c1");
+    await store.registerDevice(6, 5, "c2"); // the same device connects again; c1 ends after
+    await store.releaseDevice(6, "c1");
+    expect(await store.lookupDevice(6)).toEqual({ instanceId: "relay-same", userId: 5 });
+    await store.releaseDevice(6, "c2");
+    expect(await store.lookupDevice(6)).toBeNull();
   });
 
   it("lists the fleet with each instance's connection counts, and forgets an instance that stops", async () => {
