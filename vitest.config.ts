@@ -20,6 +20,7 @@ export default defineConfig(async () => {
                   SERVER_SECRET: "test-server-secret",
                   MAX_GROUP_MEMBERS: "50",
                   GROUP_FANOUT_CONCURRENCY: "4",
+                  GROUP_DEDUP_MESSAGES: "20",
                   ROOM_SHARD_SIZE: "50",
                   ROOM_REPLAY_SECONDS: "120",
                   TEST_MIGRATIONS: migrations,

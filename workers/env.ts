@@ -43,6 +43,8 @@ export interface Env {
   MAX_GROUP_MEMBERS?: string;
   /** Member inboxes a group delivers to at once (default 64). */
   GROUP_FANOUT_CONCURRENCY?: string;
+  /** A retried group send is recognised within this many group messages (default 100000). */
+  GROUP_DEDUP_MESSAGES?: string;
   /** How long persisted room messages stay replayable (default 120 s). */
   ROOM_REPLAY_SECONDS?: string;
   /** At most this many room messages are kept for replay (default 1000). */

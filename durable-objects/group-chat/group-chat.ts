@@ -47,6 +47,10 @@ export class GroupChat extends DurableObject<Env> {
   readonly #fanout: GroupFanout;
   readonly #groupId: number;
   readonly #maxMembers: number;
+  /** Send records (retry dedup) are kept for this many group messages, then pruned. */
+  readonly #dedupMessages: number;
+  /** The group seq the send records were last pruned at (none yet since this object started). */
+  #sentPrunedAt = -Infinity;
   readonly #alarm: AlarmClock;
   readonly #events: EventOutbox;
   #saveTimer: ReturnType<typeof setTimeout> | null = null;
@@ -59,6 +63,7 @@ export class GroupChat extends DurableObject<Env> {
     super(ctx, env);
     this.#groupId = Number(ctx.id.name?.replace(/^group:/, ""));
     this.#maxMembers = maxGroupMembers(env);
+    this.#dedupMessages = Number(env.GROUP_DEDUP_MESSAGES ?? 100_000);
     migrate(ctx.storage.sql, GROUP_MIGRATIONS);
     this.#stmts = createStatements(ctx.storage.sql);
     this.#fanout = new GroupFanout(this.#stmts, (userId, items) => userInbox(this.env, userId).deliver(items), {
@@ -373,6 +378,11 @@ export class GroupChat extends DurableObject<Env> {
     this.#write(() => {
       const { lowestCursor } = this.#fanout.saveCursors();
       this.#stmts.pruneLog(lowestCursor);
+      // The send records have no index by seq: prune them a tenth of the window at a time.
+      if (lowestCursor - this.#sentPrunedAt >= this.#dedupMessages / 10) {
+        this.#stmts.pruneSent(lowestCursor - this.#dedupMessages);
+        this.#sentPrunedAt = lowestCursor;
+      }
     });
   }
 

@@ -96,6 +96,10 @@ export function createStatements(sql: SqlStorage) {
     sentGseq(senderId: number, clientMsgId: string): number | undefined {
       return sql.exec<{ gseq: number }>("SELECT gseq FROM sent WHERE sender_id = ? AND client_msg_id = ?", senderId, clientMsgId).toArray()[0]?.gseq;
     },
+    /** Forgets send records older than `beforeGseq` (a full scan: run it seldom). */
+    pruneSent(beforeGseq: number): void {
+      sql.exec("DELETE FROM sent WHERE gseq < ?", beforeGseq);
+    },
     insertSent(senderId: number, clientMsgId: string, gseq: number): void {
       sql.exec("INSERT INTO sent (sender_id, client_msg_id, gseq) VALUES (?, ?, ?)", senderId, clientMsgId, gseq);
     },

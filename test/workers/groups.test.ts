@@ -1,6 +1,7 @@
-import { env, listDurableObjectIds } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
+import { groupChat } from "../../workers/stubs";
 import { call, commandOf, connect, createGroup, ok, sendGroupText, sendOverSocket, signIn, syncAll, text, textBase64, textContent, uniquePhone, type Session } from "./helpers";
 
 async function users(n: number): Promise<Session[]> {
@@ -174,6 +175,23 @@ describe("group send", () => {
     }
     await new Promise((r) => setTimeout(r, 100));
     expect(a1.frames.filter((f) => f instanceof pb.Output && f.type === pb.PackageType.PT_MESSAGE)).toHaveLength(0);
+  });
+
+  it("forgets send records older than GROUP_DEDUP_MESSAGES, and still recognises recent retries", async () => {
+    const [owner, member] = await users(2);
+    const groupId = await createGroup(owner!, [member!]);
+    const seqs: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      seqs.push(await sendGroupText(owner!, groupId, `m${i}`, { clientMsgId: `d${i}` }));
+    }
+    // The test configuration keeps send records for 20 group messages (pruned 2 at a time).
+    await vi.waitFor(async () => {
+      const kept = await runInDurableObject(groupChat(env, groupId), (_instance, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sent").one().n,
+      );
+      expect(kept).toBeLessThanOrEqual(22);
+    });
+    expect(await sendGroupText(owner!, groupId, "m29", { clientMsgId: "d29" })).toBe(seqs[29]);
   });
 
   it("deduplicates a retried group send and delivers is_persist=false only to online members", async () => {
