@@ -171,15 +171,23 @@ export class GroupChat extends DurableObject<Env> {
       }
       // A removed member still receiving what it was owed gets it before it is added again.
       await Promise.all(fresh.map((id) => this.#fanout.deliverTo(id)));
-      const now = Date.now();
-      this.#change(() => {
-        const gseq = this.#appendNotices(notices.added(this.#groupId, callerId, users.get(callerId)?.nickname ?? "", fresh.map((id) => memberOf(users.get(id), id)), now), now);
-        fresh.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
-        this.#stmts.markMirrorDirty([0, ...fresh]);
-        this.#events.add("group.members_added", { group_id: this.#groupId, by: callerId, user_ids: fresh });
-      });
-      await this.#afterChange();
-      return already;
+      // Other calls ran during those waits: check again, with no wait until the change is made.
+      requireGroup(this.#info);
+      requireAdmin(this.#members, callerId, "add members");
+      const added = fresh.filter((id) => !this.#members.has(id));
+      if (added.length > 0) {
+        this.#requireRoom(this.#members.size + added.length);
+        const now = Date.now();
+        this.#change(() => {
+          const gseq = this.#appendNotices(notices.added(this.#groupId, callerId, users.get(callerId)?.nickname ?? "", added.map((id) => memberOf(users.get(id), id)), now), now);
+          added.forEach((id) => this.#addMember(id, pb.MemberType.GMT_MEMBER, now, gseq - 1));
+          this.#stmts.markMirrorDirty([0, ...added]);
+          this.#events.add("group.members_added", { group_id: this.#groupId, by: callerId, user_ids: added });
+        });
+        await this.#afterChange();
+      }
+      const addedHere = new Set(added);
+      return unique.filter((id) => !addedHere.has(id));
     });
   }
 
@@ -199,9 +207,9 @@ export class GroupChat extends DurableObject<Env> {
   /** Removes a member (or the caller itself: leaving); the removed member gets the notice too. */
   async removeMember(callerId: number, userId: number): Promise<Result<void>> {
     return toResult(async () => {
-      const info = requireGroup(this.#info);
-      checkRemoval(info, this.#members, callerId, userId);
+      checkRemoval(requireGroup(this.#info), this.#members, callerId, userId);
       const optName = await this.#nickname(callerId);
+      checkRemoval(requireGroup(this.#info), this.#members, callerId, userId); // again: others ran meanwhile
       const now = Date.now();
       this.#change(() => {
         const gseq = this.#appendNotice(notices.removed(this.#groupId, callerId, optName, userId, now), now);
@@ -215,13 +223,17 @@ export class GroupChat extends DurableObject<Env> {
 
   async transferOwner(callerId: number, userId: number): Promise<Result<void>> {
     return toResult(async () => {
-      const info = requireGroup(this.#info);
-      requireOwner(info, callerId, "transfer ownership");
-      const target = this.#members.get(userId);
-      if (!target) {
-        throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} is not a member of this group`);
-      }
+      const transferable = (): MemberRow => {
+        requireOwner(requireGroup(this.#info), callerId, "transfer ownership");
+        const member = this.#members.get(userId);
+        if (!member) {
+          throw new AppError(ErrorCode.USER_NOT_FOUND, `user ${userId} is not a member of this group`);
+        }
+        return member;
+      };
+      transferable();
       const optName = await this.#nickname(callerId);
+      const target = transferable(); // again: others ran meanwhile
       const now = Date.now();
       this.#change(() => {
         this.#stmts.setOwner(userId, now);
@@ -237,9 +249,9 @@ export class GroupChat extends DurableObject<Env> {
   /** Dissolves the group (owner only): every member gets the notice, then nothing more. */
   async dissolve(callerId: number): Promise<Result<void>> {
     return toResult(async () => {
-      const info = requireGroup(this.#info);
-      requireOwner(info, callerId, "dissolve the group");
+      requireOwner(requireGroup(this.#info), callerId, "dissolve the group");
       const optName = await this.#nickname(callerId);
+      requireOwner(requireGroup(this.#info), callerId, "dissolve the group"); // again: others ran meanwhile
       const now = Date.now();
       const members = [...this.#members.keys()];
       this.#change(() => {

@@ -177,6 +177,22 @@ describe("group send", () => {
     expect(a1.frames.filter((f) => f instanceof pb.Output && f.type === pb.PackageType.PT_MESSAGE)).toHaveLength(0);
   });
 
+  it("adds each member once when two overlapping additions run at the same time", async () => {
+    const [owner, x, y, z] = await users(4);
+    const groupId = await createGroup(owner!, []);
+    const [first, second] = await Promise.all([
+      call("pb.LogicExt/AddGroupMembers", { groupId, userIds: [x!.userId, y!.userId] }, owner),
+      call("pb.LogicExt/AddGroupMembers", { groupId, userIds: [y!.userId, z!.userId] }, owner),
+    ]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const already = [...(first.body.userIds ?? []), ...(second.body.userIds ?? [])];
+    expect(already).toEqual([String(y!.userId)]); // y was added by one call, already there for the other
+    const members = (await ok("pb.LogicExt/GetGroupMembers", { groupId }, owner)).members.map((m: { userId: string }) => Number(m.userId));
+    expect(members.sort((a: number, b: number) => a - b)).toEqual([owner!.userId, x!.userId, y!.userId, z!.userId].sort((a, b) => a - b));
+    const listed = (await inbox(owner!)).slice(1).flatMap((m) => pb.AddGroupMembersPush.decode(commandOf(m).data).members.map((member) => Number(member.userId)));
+    expect(listed.sort((a, b) => a - b)).toEqual([x!.userId, y!.userId, z!.userId].sort((a, b) => a - b));
+  });
+
   it("forgets send records older than GROUP_DEDUP_MESSAGES, and still recognises recent retries", async () => {
     const [owner, member] = await users(2);
     const groupId = await createGroup(owner!, [member!]);
