@@ -39,7 +39,7 @@ describe("local server", () => {
       const socket = await connect(bob, second.url);
       socket.send(pb.PackageType.PT_SYNC, 1, pb.SyncInput.encode({ seq: 0 }).finish());
       const page = pb.SyncOutput.decode((await socket.reply(1)).data);
-      expect(page.messages.map((m) => [m.seq, pb.Text.decode(m.messageContent).text])).toEqual([[1, "kept"]]);
+      expect(page.messages.map((m) => [m.seq, pb.Text.decode(m.messageContent ?? new Uint8Array()).text])).toEqual([[1, "kept"]]);
       socket.close();
     } finally {
       await second.stop();
