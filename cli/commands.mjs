@@ -84,16 +84,27 @@ function printMessage(ctx, c, m, event = "message") {
   ctx.print.out(messageRecord(m, event), messageLine(m, c.session.userId));
 }
 
-/** Sends each stdin line with `send(line)`; resolves when stdin ends. */
-async function sendLines(send) {
+/**
+ * Sends each stdin line with `send(line)`; a send that fails is reported and the chat goes on.
+ * Resolves the exit code when stdin ends: 1 if any line was not sent.
+ */
+async function sendLines(ctx, send) {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   const sends = [];
   for await (const line of lines) {
     if (line.trim()) {
-      sends.push(send(line));
+      sends.push(
+        send(line).then(
+          () => true,
+          (err) => {
+            ctx.print.error(`not sent (${JSON.stringify(line.slice(0, 40))}): ${err.message}`);
+            return false;
+          },
+        ),
+      );
     }
   }
-  await Promise.all(sends);
+  return (await Promise.all(sends)).every(Boolean) ? 0 : 1;
 }
 
 export const COMMANDS = {
@@ -221,8 +232,9 @@ export const COMMANDS = {
     });
     reportConnection(ctx, c);
     await c.connect();
-    await sendLines((text) => c.sendText(groupId ? { groupId } : { userId: peer }, text));
+    const code = await sendLines(ctx, (text) => c.sendText(groupId ? { groupId } : { userId: peer }, text));
     c.disconnect();
+    return code;
   },
 
   async room(ctx) {
@@ -233,8 +245,9 @@ export const COMMANDS = {
     await c.connect();
     await c.joinRoom(roomId, ctx.values.replay ? { fromSeq: 1 } : {});
     ctx.print.info(`joined room ${roomId}; type to talk, Ctrl+D to leave`);
-    await sendLines((text) => c.pushRoom(roomId, text));
+    const code = await sendLines(ctx, (text) => c.pushRoom(roomId, text));
     c.disconnect();
+    return code;
   },
 
   async friends(ctx) {

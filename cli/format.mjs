@@ -31,11 +31,19 @@ export function messageRecord(message, event = "message") {
   return record;
 }
 
+/**
+ * Text from other users as one safe terminal line: control characters (newlines, escape
+ * sequences) are shown as \u{…} instead of moving the cursor or faking a line.
+ */
+function printable(text) {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
 function who(id, name, me) {
   if (id === me) {
     return "you";
   }
-  return name ? `${name} (${id})` : `user ${id}`;
+  return name ? `${printable(name)} (${id})` : `user ${id}`;
 }
 
 /** "#12 14:03:05 Alice (1) → you: hello" */
@@ -44,10 +52,10 @@ export function messageLine(message, me) {
   const time = new Date(r.sendTime || Date.now()).toTimeString().slice(0, 8);
   const seq = r.seq ? `#${r.seq}` : "#-";
   if (r.system) {
-    return `${seq} ${time} * ${r.text}`;
+    return `${seq} ${time} * ${printable(r.text)}`;
   }
   const to = r.to.type === "user" ? who(r.to.id, "", me) : `${r.to.type} ${r.to.id}`;
-  return `${seq} ${time} ${who(r.from, r.fromName, me)} → ${to}: ${r.text}`;
+  return `${seq} ${time} ${who(r.from, r.fromName, me)} → ${to}: ${printable(r.text)}`;
 }
 
 /** Prints results to stdout (lines, or JSON with --json) and progress to stderr (unless --quiet). */
@@ -67,6 +75,10 @@ export function createPrinter({ json = false, quiet = false } = {}) {
       if (!quiet) {
         process.stderr.write(text + "\n");
       }
+    },
+    /** A failure the user must see, on stderr even with --quiet. */
+    error(text) {
+      process.stderr.write(text + "\n");
     },
   };
 }

@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error -- plain ESM module without type declarations
+import { messageLine } from "../../cli/format.mjs";
+import { pb } from "../../proto/gen/pb.js";
 import { Cli } from "./cli-runner";
 import { startFakeRelay, type FakeRelay } from "./fake-relay";
 import { baseUrl, uniquePhone } from "./helpers";
@@ -118,6 +121,21 @@ describe("gim CLI", () => {
     }
   });
 
+  it("prints other users' control characters as escapes, not as terminal input", () => {
+    const message = pb.Message.create({
+      sender: { senderType: pb.SenderType.ST_USER, senderId: 7, nickname: "Eve\u001b[2K" },
+      receiverType: pb.ReceiverType.RT_USER,
+      receiverId: 8,
+      messageType: pb.MessageType.MT_TEXT,
+      messageContent: pb.Text.encode({ text: "hi\n#13 12:00 Bob (2) → you: fake" }).finish(),
+      seq: 3,
+    });
+    const line = messageLine(message, 8) as string;
+    expect(line).not.toMatch(/[\u0000-\u001f]/);
+    expect(line).toContain("Eve\\u{1b}[2K (7)");
+    expect(line).toContain("hi\\u{a}#13 12:00 Bob (2) → you: fake");
+  });
+
   it("explains mistakes and exits non-zero", async () => {
     const stranger = new Cli({ GIM_CONFIG: join(dir, "none.json"), GIM_SERVER: baseUrl() });
     const notSignedIn = await stranger.run(["send", "1", "hi"]);
@@ -129,6 +147,10 @@ describe("gim CLI", () => {
     const nobody = await alice.run(["send", "999999999", "hi"]);
     expect(nobody.code).toBe(1);
     expect(nobody.stderr).toContain("does not exist");
+    // A chat goes on after a line that was not sent, and ends with 1 (no crash on the rejection).
+    const chatNobody = await alice.run(["chat", "999999999"], "first\nsecond\n");
+    expect(chatNobody.code).toBe(1);
+    expect(chatNobody.stderr.match(/not sent .*does not exist/g)).toHaveLength(2);
     const down = await new Cli({ GIM_CONFIG: join(dir, "none.json"), GIM_SERVER: "http://127.0.0.1:9" }).run(["signin", uniquePhone()]);
     expect(down.stderr).toContain("cannot reach http://127.0.0.1:9");
   });
