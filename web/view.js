@@ -57,9 +57,15 @@ export function hideError() {
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 
-function when(ms) {
+/** A valid Date for a message time, or null (a time from the network is never trusted to be one). */
+function dateOf(ms) {
   const date = new Date(ms);
-  return (Date.now() - ms < 20 * 3600_000 ? timeFormat : dayFormat).format(date);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function when(ms) {
+  const date = dateOf(ms);
+  return date ? (Date.now() - ms < 20 * 3600_000 ? timeFormat : dayFormat).format(date) : "";
 }
 
 /** One message of the open conversation. `name(id)` gives a display name. */
@@ -72,7 +78,7 @@ export function messageItem(record, name, onRetry) {
   return el(
     "li",
     { class: `msg${record.mine ? " mine" : ""}${record.status === "failed" ? " failed" : ""}`, dataset: { seq: record.seq, status: record.status } },
-    el("span", { class: "meta" }, `${who} · `, el("time", { datetime: new Date(record.time).toISOString() }, when(record.time)), status),
+    el("span", { class: "meta" }, `${who} · `, el("time", { datetime: dateOf(record.time)?.toISOString() ?? "" }, when(record.time)), status),
     el("span", { class: "text" }, record.text),
     record.status === "failed" ? el("button", { type: "button", class: "link", onclick: () => onRetry(record) }, "Retry") : null,
   );

@@ -13,6 +13,15 @@ export interface SenderProfile {
 
 const MAX_CLIENT_MSG_ID_CHARS = 128;
 const MAX_MENTIONS = 100;
+/** A send_time further ahead of the server's clock than this is refused (clients skew less). */
+const MAX_SEND_TIME_AHEAD_MS = 86_400_000;
+
+/** Throws BAD_REQUEST for a send_time (ms, 0 = now) that is not a time a client could mean. */
+export function requireSendTime(sendTime: number, now: number): void {
+  if (sendTime < 0 || sendTime > now + MAX_SEND_TIME_AHEAD_MS) {
+    throw new AppError(ErrorCode.BAD_REQUEST, "send_time must be ms since 1970, at most a day ahead (0 = now)");
+  }
+}
 
 /** Throws AppError for requests no inbox can take. */
 export function validateSend(req: pb.SendMessageReq, limits: Limits): void {
@@ -37,6 +46,7 @@ export function validateSend(req: pb.SendMessageReq, limits: Limits): void {
   if (req.toUserIds.length > MAX_MENTIONS) {
     throw new AppError(ErrorCode.BAD_REQUEST, `to_user_ids has more than ${MAX_MENTIONS} entries`);
   }
+  requireSendTime(req.sendTime, Date.now());
 }
 
 /** The encoded message (without seq) of a user's send, as every copy stores it. */

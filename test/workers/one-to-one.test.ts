@@ -83,6 +83,20 @@ describe("1:1 send", () => {
     const unknownType = await call("pb.LogicExt/SendMessage", { receiverType: 0, receiverId: alice.userId }, alice);
     expect(unknownType.status).toBe(400);
   });
+
+  it("refuses a send_time that is no time a client could mean, and takes one a little ahead", async () => {
+    const alice = await signIn();
+    const bob = await signIn();
+    const send = (sendTime: number | string) =>
+      call("pb.LogicExt/SendMessage", { receiverType: "RT_USER", receiverId: bob.userId, messageType: "MT_TEXT", messageContent: textBase64("t"), isPersist: true, sendTime }, alice);
+    for (const bad of ["10000000000000000", String(Date.now() + 2 * 86_400_000), "-5"]) {
+      expect((await send(bad)).body, bad).toMatchObject({ code: "invalid_argument", gimCode: 10001, message: expect.stringContaining("send_time") });
+    }
+    const ahead = Date.now() + 3_600_000; // a client clock an hour fast
+    expect((await send(ahead)).status).toBe(200);
+    const [stored] = (await syncAll(await connect(bob), 0)).messages;
+    expect(stored!.sendTime).toBe(ahead);
+  });
 });
 
 describe("idempotent send (invariant 3)", () => {

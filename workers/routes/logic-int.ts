@@ -5,6 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import { encodeMessage } from "../../durable-objects/user-inbox/message-bytes";
 import { roomMessageBody } from "../../durable-objects/chat-room/chat-room";
+import { requireSendTime } from "../../durable-objects/user-inbox/send";
 import { ErrorCode } from "../../proto/codes";
 import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
@@ -50,6 +51,7 @@ export const logicInt: Service = {
       if (!(req.receiverId > 0)) {
         throw new AppError(ErrorCode.BAD_REQUEST, "receiver_id is required");
       }
+      requireSendTime(req.sendTime, Date.now());
       const body = encodeMessage({
         sender: BUSINESS_SENDER,
         receiverType: req.receiverType,
