@@ -34,8 +34,14 @@ export interface EventsConfig {
   secret: string;
 }
 
+let warnedNoSecret = false;
+
 export function eventsConfig(env: Env): EventsConfig | null {
   const secret = env.EVENTS_SECRET || env.BUSINESS_SECRET;
+  if (env.EVENTS_URL && !secret && !warnedNoSecret) {
+    warnedNoSecret = true;
+    console.warn("events: EVENTS_URL is set without EVENTS_SECRET or BUSINESS_SECRET; no events are recorded");
+  }
   return env.EVENTS_URL && secret ? { url: env.EVENTS_URL, secret } : null;
 }
 
@@ -46,6 +52,8 @@ export class EventOutbox {
   readonly #arm: (at: number) => void;
   #flushing: Promise<boolean> | null = null;
   #retryDelay = RETRY_MIN_MS;
+  /** After a failed post, kick() waits until then; the alarm retries (so backoff holds under load). */
+  #retryAt = 0;
 
   /** `idPrefix` makes event ids unique across objects (e.g. "u42", "g7"). */
   constructor(sql: SqlStorage, config: EventsConfig | null, idPrefix: string, arm: (at: number) => void) {
@@ -71,8 +79,23 @@ export class EventOutbox {
     this.#sql.exec("UPDATE events SET body = ? WHERE id = ?", body, id);
   }
 
-  /** Starts posting pending events if none are on their way; failures schedule the alarm. */
+  /**
+   * Starts posting pending events unless a post is on its way or, after a failure, the retry's
+   * time has not come (the alarm posts then): writes keep kicking, and must not undo the backoff.
+   */
   kick(): void {
+    if (Date.now() >= this.#retryAt) {
+      this.#start();
+    }
+  }
+
+  /** Posts everything pending now; resolves true when nothing is left (used by alarm()). */
+  async flush(): Promise<boolean> {
+    this.#start();
+    return (await this.#flushing) ?? true;
+  }
+
+  #start(): void {
     if (this.#config && !this.#flushing) {
       this.#flushing = this.#flush().finally(() => {
         this.#flushing = null;
@@ -80,27 +103,26 @@ export class EventOutbox {
     }
   }
 
-  /** Posts everything pending; resolves true when nothing is left (used by alarm()). */
-  async flush(): Promise<boolean> {
-    this.kick();
-    return (await this.#flushing) ?? true;
-  }
-
   async #flush(): Promise<boolean> {
     const config = this.#config;
     if (!config) {
       return true;
     }
-    this.#sql.exec("DELETE FROM events WHERE created_at < ?", Date.now() - RETENTION_MS);
+    const expired = this.#sql.exec("DELETE FROM events WHERE created_at < ?", Date.now() - RETENTION_MS).rowsWritten;
+    if (expired > 0) {
+      console.warn(`events: ${expired} events of ${this.#idPrefix} were not delivered within ${RETENTION_MS / 3_600_000} h; dropped`);
+    }
     for (;;) {
       const rows = this.#sql.exec<{ id: number; body: string }>(`SELECT id, body FROM events ORDER BY id ${limitClause(BATCH)}`).toArray();
       const last = rows.at(-1);
       if (!last) {
         this.#retryDelay = RETRY_MIN_MS;
+        this.#retryAt = 0;
         return true;
       }
       if (!(await this.#post(config, `{"events":[${rows.map((r) => r.body).join(",")}]}`))) {
-        this.#arm(Date.now() + this.#retryDelay);
+        this.#retryAt = Date.now() + this.#retryDelay;
+        this.#arm(this.#retryAt);
         this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
         return false;
       }

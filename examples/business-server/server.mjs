@@ -29,8 +29,8 @@ const state = DATA_FILE && existsSync(DATA_FILE)
   ? JSON.parse(readFileSync(DATA_FILE, "utf8"))
   : { nextUserId: 1, users: {}, tokens: {}, events: [] };
 const seenSignatures = new Map(); // signature -> expiry, against replays
-/** Test switches: answer unsigned, answer slowly, serve a huge profile. */
-const mode = { unsigned: false, delayMs: 0, hugeProfileUserId: 0 };
+/** Test switches: answer unsigned, answer slowly, serve a huge profile, fail like a proxy. */
+const mode = { unsigned: false, delayMs: 0, hugeProfileUserId: 0, proxyErrors: 0 };
 
 function save() {
   if (DATA_FILE) {
@@ -201,6 +201,11 @@ const server = createServer(async (req, res) => {
     if (url.pathname === "/admin/mode") {
       Object.assign(mode, JSON.parse(body.toString() || "{}"));
       return send(res, 200, mode);
+    }
+    if (mode.proxyErrors > 0 && url.pathname.startsWith("/pb.BusinessInt/")) {
+      mode.proxyErrors -= 1; // what a reverse proxy answers while the business restarts: unsigned
+      res.writeHead(502, { "content-type": "text/plain" }).end("bad gateway");
+      return;
     }
     if (!verify(req, body)) return connectError(res, 401, "unauthenticated", "missing, bad or replayed signature");
     if (url.pathname.startsWith("/pb.BusinessInt/")) return serveBusinessInt(url.pathname.slice("/pb.BusinessInt/".length), req, res, body);

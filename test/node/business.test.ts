@@ -152,8 +152,6 @@ describe("with a business server", () => {
       return list.length >= 3 && list;
     }, 40_000);
     expect(bobEvents.map((e) => e.seq)).toEqual([1, 2, 3]);
-    const ids = (await events()).map((e) => e.id);
-    expect(new Set(ids).size).toBe(ids.length);
   }, 90_000);
 
   it("reports friend and group changes as events, from the objects that own them", async () => {
@@ -215,6 +213,16 @@ describe("with a business server", () => {
     const slow = await call("pb.LogicExt/GetFriends", {}, alice, gim.url);
     expect(slow.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(2_900); // three 500 ms attempts, not the business's 3 s
+    // A proxy in front of the business answers 502 unsigned: retried like any 5xx (new users, so
+    // that their Auth is not cached).
+    await app("/admin/mode", { delayMs: 0 });
+    const [dave, erin] = [await user("Dave"), await user("Erin")];
+    await app("/admin/mode", { proxyErrors: 2 });
+    expect((await call("pb.LogicExt/GetFriends", {}, dave, gim.url)).status).toBe(200); // the third attempt
+    await app("/admin/mode", { proxyErrors: 3 });
+    const allRefused = await call("pb.LogicExt/GetFriends", {}, erin, gim.url);
+    expect(allRefused.body).toMatchObject({ code: "unavailable", message: expect.stringContaining("unavailable") });
+    await app("/admin/mode", { proxyErrors: 0 });
     await app("/admin/mode", { delayMs: 0, hugeProfileUserId: carol.userId });
     const carolSocket = await connect(carol, gim.url);
     const aliceSocket = await connect(alice, gim.url);

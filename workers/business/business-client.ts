@@ -101,12 +101,13 @@ export class BusinessClient {
         continue;
       }
       const answer = await readLimited(res);
-      if (!(await verifySignature(this.config.secret, res.headers, answer))) {
-        throw new AppError(ErrorCode.UNAVAILABLE, `business server answer to ${method} is not signed correctly`);
-      }
       if (res.status >= 500) {
+        // Retried whether signed or not: a proxy in front of the business answers 502-504 unsigned.
         lastError = new Error(`HTTP ${res.status}`);
         continue;
+      }
+      if (!(await verifySignature(this.config.secret, res.headers, answer))) {
+        throw new AppError(ErrorCode.UNAVAILABLE, `business server answer to ${method} is not signed correctly`);
       }
       if (!res.ok) {
         const err = safeJson(answer);
