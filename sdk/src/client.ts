@@ -31,6 +31,8 @@ export class GimClient {
   /** The connection whose sync has started: pushes and sends go through it only. */
   #live: Connection | null = null;
   #stopped = true;
+  /** Counts connect() starts and disconnect()s, so a connect that waited knows it was overtaken. */
+  #starts = 0;
   #attempt = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #room: RoomSubscription | null = null;
@@ -114,8 +116,12 @@ export class GimClient {
     if (this.#stopped) {
       this.#stopped = false;
       this.#attempt = 0;
+      const start = ++this.#starts;
       if (!this.#inbox || this.#inbox.userId !== session.userId) {
         const lastSeq = await this.#store.load(session.userId);
+        if (start !== this.#starts) {
+          return done; // disconnect() and connect() came while the seq was loading: that connect opens
+        }
         this.#inbox = new InboxStream(session.userId, lastSeq, {
           events: this.#events,
           store: this.#store,
@@ -140,6 +146,7 @@ export class GimClient {
       return;
     }
     this.#stopped = true;
+    this.#starts += 1;
     clearTimeout(this.#reconnectTimer);
     this.#inbox?.flushAck();
     this.#conn?.close(LocalClose.NORMAL, "client closed");

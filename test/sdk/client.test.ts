@@ -102,6 +102,26 @@ describe("GimClient", () => {
     expect(atLaptop.map((m) => m.seq)).toEqual([4, 5, 6]);
   });
 
+  it("opens one connection when disconnect and connect come while the seq is still loading", async () => {
+    let opened = 0;
+    class CountingWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        opened += 1;
+      }
+    }
+    const slowStore = { load: () => new Promise<number>((resolve) => setTimeout(() => resolve(0), 100)), save: () => undefined };
+    const client = await signedIn({ WebSocket: CountingWebSocket as unknown as typeof WebSocket, seqStore: slowStore } as never);
+    clients.push(client);
+    const first = client.connect().catch((err: unknown) => err);
+    client.disconnect();
+    await client.connect();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // time for a second socket to show up
+    expect(opened).toBe(1);
+    expect(client.state).toBe("online");
+  });
+
   it("stores a message once when it is sent again with the same clientMsgId", async () => {
     const alice = await online();
     const bob = await online();
