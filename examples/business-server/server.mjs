@@ -31,6 +31,8 @@ const state = DATA_FILE && existsSync(DATA_FILE)
 const seenSignatures = new Map(); // signature -> expiry, against replays
 /** Test switches: answer unsigned, answer slowly, serve a huge profile, fail like a proxy. */
 const mode = { unsigned: false, delayMs: 0, hugeProfileUserId: 0, proxyErrors: 0 };
+/** Calls received per pb.BusinessInt method (GET /admin/calls), for tests. */
+const calls = {};
 
 function save() {
   if (DATA_FILE) {
@@ -129,6 +131,7 @@ const businessInt = {
 };
 
 async function serveBusinessInt(method, req, res, body) {
+  calls[method] = (calls[method] ?? 0) + 1;
   const entry = businessInt[method];
   if (!entry) return connectError(res, 501, "unimplemented", `${method} is not implemented`);
   const [reqType, resType, handle] = entry;
@@ -198,6 +201,7 @@ const server = createServer(async (req, res) => {
     if (mode.delayMs) await new Promise((r) => setTimeout(r, mode.delayMs));
     if (url.pathname.startsWith("/app/")) return appApi(url.pathname, res, JSON.parse(body.toString() || "{}"));
     if (url.pathname === "/admin/events") return send(res, 200, { events: state.events });
+    if (url.pathname === "/admin/calls") return send(res, 200, calls);
     if (url.pathname === "/admin/mode") {
       Object.assign(mode, JSON.parse(body.toString() || "{}"));
       return send(res, 200, mode);

@@ -223,6 +223,12 @@ describe("with a business server", () => {
     const allRefused = await call("pb.LogicExt/GetFriends", {}, erin, gim.url);
     expect(allRefused.body).toMatchObject({ code: "unavailable", message: expect.stringContaining("unavailable") });
     await app("/admin/mode", { proxyErrors: 0 });
+    // A client's first requests come together: one Auth call checks them all.
+    const fay = await user("Fay");
+    const authBefore = (await app("/admin/calls", {})).Auth ?? 0;
+    const answers = await Promise.all(Array.from({ length: 5 }, () => call("pb.LogicExt/GetFriends", {}, fay, gim.url)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    expect((await app("/admin/calls", {})).Auth - authBefore).toBe(1);
     await app("/admin/mode", { delayMs: 0, hugeProfileUserId: carol.userId });
     const carolSocket = await connect(carol, gim.url);
     const aliceSocket = await connect(alice, gim.url);

@@ -34,6 +34,10 @@ export async function beforeSend(env: Env, message: OutgoingMessage): Promise<Ui
   if (!url) {
     return message.content;
   }
+  if (!secret) {
+    // Every call would fail its signature: with BEFORE_SEND_FAILURE=open nothing would be checked.
+    throw new AppError(ErrorCode.UNAVAILABLE, "BEFORE_SEND_URL is set without BUSINESS_SECRET");
+  }
   const body = new TextEncoder().encode(
     JSON.stringify({
       sender_id: message.senderId,
@@ -46,6 +50,7 @@ export async function beforeSend(env: Env, message: OutgoingMessage): Promise<Ui
     }),
   );
   let verdict: { action?: string; message_content?: string; reason?: string };
+  let rewritten: Uint8Array | null = null;
   try {
     const res = await fetch(url, {
       method: "POST",
@@ -57,7 +62,14 @@ export async function beforeSend(env: Env, message: OutgoingMessage): Promise<Ui
     if (!res.ok || !(await verifySignature(secret, res.headers, answer))) {
       throw new Error(`answered ${res.status}${res.ok ? " without a valid signature" : ""}`);
     }
-    verdict = JSON.parse(new TextDecoder().decode(answer)) as typeof verdict;
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(answer));
+    if (!parsed || typeof parsed !== "object") {
+      throw new Error("answer is not a JSON object");
+    }
+    verdict = parsed as typeof verdict;
+    if (verdict.action === "rewrite" && typeof verdict.message_content === "string") {
+      rewritten = fromBase64(verdict.message_content); // an answer that is not base64 is a failure
+    }
   } catch (err) {
     if (env.BEFORE_SEND_FAILURE === "closed") {
       throw new AppError(ErrorCode.UNAVAILABLE, "message moderation is unavailable; try again later", { cause: err });
@@ -65,12 +77,8 @@ export async function beforeSend(env: Env, message: OutgoingMessage): Promise<Ui
     console.warn("before-send hook failed; the message goes through (BEFORE_SEND_FAILURE=open)", err);
     return message.content;
   }
-  switch (verdict.action) {
-    case "reject":
-      throw new AppError(ErrorCode.MESSAGE_REJECTED, verdict.reason ? `message rejected: ${verdict.reason}` : "message rejected");
-    case "rewrite":
-      return typeof verdict.message_content === "string" ? fromBase64(verdict.message_content) : message.content;
-    default:
-      return message.content;
+  if (verdict.action === "reject") {
+    throw new AppError(ErrorCode.MESSAGE_REJECTED, verdict.reason ? `message rejected: ${verdict.reason}` : "message rejected");
   }
+  return rewritten ?? message.content;
 }

@@ -43,6 +43,7 @@ export function businessConfig(env: Env): BusinessConfig | null {
 // Per isolate: answers are shared by the requests an isolate serves.
 const authCache = new TtlCache<string, true>(50_000);
 const userCache = new TtlCache<number, pb.IUser | null>(50_000);
+const authInFlight = new Map<string, Promise<void>>();
 
 export class BusinessClient {
   constructor(private readonly config: BusinessConfig) {}
@@ -53,8 +54,15 @@ export class BusinessClient {
     if (authCache.get(key)) {
       return;
     }
-    await this.#call("Auth", pb.AuthReq, pb.Empty, { userId, deviceId, token });
-    authCache.set(key, true, this.config.cacheMs);
+    // Concurrent checks of the same credentials (a client's first requests) share one call.
+    let pending = authInFlight.get(key);
+    if (!pending) {
+      pending = this.#call("Auth", pb.AuthReq, pb.Empty, { userId, deviceId, token })
+        .then(() => authCache.set(key, true, this.config.cacheMs))
+        .finally(() => authInFlight.delete(key));
+      authInFlight.set(key, pending);
+    }
+    await pending;
   }
 
   async getUsers(userIds: readonly number[]): Promise<Map<number, pb.IUser>> {
