@@ -113,6 +113,8 @@ export class GimClient {
       return;
     }
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    // A disconnect() while the seq loads rejects `done` before it is returned to the caller.
+    done.catch(() => undefined);
     if (this.#stopped) {
       this.#stopped = false;
       this.#attempt = 0;
