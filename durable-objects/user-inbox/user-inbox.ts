@@ -303,7 +303,8 @@ export class UserInbox extends DurableObject<Env> {
     validateSend(req, this.#limits);
     // The write deduplicates by client message id inside its transaction. Looking earlier too
     // only matters when a business hook would otherwise see (and maybe refuse) a retry.
-    const earlier = req.clientMsgId && hasBeforeSendHook(this.env) ? this.#stmts.sentSeq(req.clientMsgId) : undefined;
+    const earlierCheck = Boolean(req.clientMsgId) && hasBeforeSendHook(this.env);
+    const earlier = earlierCheck ? this.#stmts.sentSeq(req.clientMsgId) : undefined;
     if (earlier !== undefined) {
       return { seq: Promise.resolve(earlier) };
     }
@@ -317,7 +318,12 @@ export class UserInbox extends DurableObject<Env> {
       clientMsgId: req.clientMsgId,
     });
     if (req.receiverType === pb.ReceiverType.RT_GROUP) {
-      return { seq: Promise.resolve(await this.#postToGroup(deviceId, req)) };
+      const seq = await this.#postToGroup(deviceId, req);
+      if (earlierCheck && seq > 0) {
+        // The group deduplicates retries itself; recorded here too, a retry skips the hook above.
+        await this.#writes.write({ kind: "sentRecord", clientMsgId: req.clientMsgId, seq });
+      }
+      return { seq: Promise.resolve(seq) };
     }
     await this.#peers.requireUser(req.receiverId);
     const body = userMessageBody(req, this.#userId, deviceId, await this.#peers.senderProfile(), Date.now());

@@ -26,7 +26,9 @@ export type InboxWrite =
   /** Copies sent by other objects, applied once each (dedup by message id), in order. */
   | { kind: "deliver"; items: DeliveryItem[] }
   /** Writes the acks recorded with `ack` (they also ride along with any other batch). */
-  | { kind: "acks" };
+  | { kind: "acks" }
+  /** Records a group send by client message id, so a retry is known before the send hook. */
+  | { kind: "sentRecord"; clientMsgId: string; seq: number };
 
 export interface InboxWritesDeps {
   ctx: DurableObjectState;
@@ -142,6 +144,9 @@ export class InboxWrites {
       case "deliver":
         return op.items.map((item) => this.#applyDelivery(item, batch));
       case "acks":
+        return [];
+      case "sentRecord":
+        this.#deps.stmts.insertSentIfNew(op.clientMsgId, op.seq, batch.now);
         return [];
     }
   }

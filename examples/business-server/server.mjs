@@ -31,7 +31,7 @@ const state = DATA_FILE && existsSync(DATA_FILE)
 const seenSignatures = new Map(); // signature -> expiry, against replays
 /** Test switches: answer unsigned, answer slowly, serve a huge profile, fail like a proxy. */
 const mode = { unsigned: false, delayMs: 0, hugeProfileUserId: 0, proxyErrors: 0 };
-/** Calls received per pb.BusinessInt method (GET /admin/calls), for tests. */
+/** Calls received per pb.BusinessInt method and of the before-send hook (/admin/calls), for tests. */
 const calls = {};
 
 function save() {
@@ -164,6 +164,7 @@ function receiveEvents(res, body) {
 
 /** Moderation: refuses messages containing "forbidden", rewrites "darn". */
 function beforeSend(res, body) {
+  calls.beforeSend = (calls.beforeSend ?? 0) + 1;
   const request = JSON.parse(body.toString());
   const text = request.message_type === "MT_TEXT" ? pb.Text.decode(Buffer.from(request.message_content, "base64")).text : "";
   if (text.includes("forbidden")) {

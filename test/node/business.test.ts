@@ -160,6 +160,12 @@ describe("with a business server", () => {
     await ok("pb.LogicExt/AddFriend", { friendId: bob.userId, description: "hi" }, alice, gim.url);
     await ok("pb.LogicExt/AgreeAddFriend", { userId: alice.userId }, bob, gim.url);
     const { groupId } = await ok("pb.LogicExt/CreateGroup", { name: "team", memberIds: [bob.userId] }, alice, gim.url);
+    // A retried group send is answered from the sender's inbox: the hook is asked once.
+    const hookBefore = (await app("/admin/calls", {})).beforeSend ?? 0;
+    const send = { receiverType: "RT_GROUP", receiverId: groupId, messageType: "MT_TEXT", messageContent: Buffer.from(textContent("hi team")).toString("base64"), isPersist: true, clientMsgId: "team-1" };
+    const sent = await ok("pb.LogicExt/SendMessage", send, alice, gim.url);
+    expect((await ok("pb.LogicExt/SendMessage", send, alice, gim.url)).seq).toBe(sent.seq);
+    expect((await app("/admin/calls", {})).beforeSend - hookBefore).toBe(1);
     await ok("pb.LogicExt/LeaveGroup", { groupId }, bob, gim.url);
     const seen = await waitFor("friend and group events", async () => {
       const list = await events();
