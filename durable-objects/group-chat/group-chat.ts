@@ -14,8 +14,10 @@ import { AlarmClock } from "../shared/alarm";
 import { EventOutbox, eventsConfig } from "../shared/event-outbox";
 import { migrate } from "../shared/migrate";
 import { GroupFanout } from "./fanout";
+import type { GroupProfile, PostInput } from "./inputs";
 import { writeMirror } from "./mirror";
 import { memberOf, notices } from "./notices";
+import { GroupPruning } from "./pruning";
 import { pushTransient } from "./transient";
 import { checkMemberUpdate, checkRemoval, maxGroupMembers, requireAdmin, requireGroup, requireMember, requireOwner, requireRoomFor } from "./rules";
 import { GROUP_MIGRATIONS } from "./schema";
@@ -25,32 +27,12 @@ const CURSOR_SAVE_DELAY_MS = 200;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
 
-export interface GroupProfile {
-  name: string;
-  avatarUrl: string;
-  introduction: string;
-  extra: string;
-}
-
-export interface PostInput {
-  /** 0 = the business server (LogicInt.SendMessage): no membership check, no sender copy. */
-  senderId: number;
-  deviceId: number;
-  clientMsgId: string;
-  /** Encoded pb.Message without seq, made by the sender's inbox. */
-  body: Uint8Array;
-  persist: boolean;
-}
-
 export class GroupChat extends DurableObject<Env> {
   readonly #stmts: Statements;
   readonly #fanout: GroupFanout;
   readonly #groupId: number;
   readonly #maxMembers: number;
-  /** Send records (retry dedup) are kept for this many group messages, then pruned. */
-  readonly #dedupMessages: number;
-  /** The group seq the send records were last pruned at (none yet since this object started). */
-  #sentPrunedAt = -Infinity;
+  readonly #pruning: GroupPruning;
   readonly #alarm: AlarmClock;
   readonly #events: EventOutbox;
   #saveTimer: ReturnType<typeof setTimeout> | null = null;
@@ -63,7 +45,7 @@ export class GroupChat extends DurableObject<Env> {
     super(ctx, env);
     this.#groupId = Number(ctx.id.name?.replace(/^group:/, ""));
     this.#maxMembers = maxGroupMembers(env);
-    this.#dedupMessages = Number(env.GROUP_DEDUP_MESSAGES ?? 100_000);
+    this.#pruning = new GroupPruning(env);
     migrate(ctx.storage.sql, GROUP_MIGRATIONS);
     this.#stmts = createStatements(ctx.storage.sql);
     this.#fanout = new GroupFanout(this.#stmts, (userId, items) => userInbox(this.env, userId).deliver(items), {
@@ -387,15 +369,7 @@ export class GroupChat extends DurableObject<Env> {
   }
 
   #saveCursors(): void {
-    this.#write(() => {
-      const { lowestCursor } = this.#fanout.saveCursors();
-      this.#stmts.pruneLog(lowestCursor);
-      // The send records have no index by seq: prune them a tenth of the window at a time.
-      if (lowestCursor - this.#sentPrunedAt >= this.#dedupMessages / 10) {
-        this.#stmts.pruneSent(lowestCursor - this.#dedupMessages);
-        this.#sentPrunedAt = lowestCursor;
-      }
-    });
+    this.#write(() => this.#pruning.prune(this.#stmts, this.#fanout.saveCursors().lowestCursor));
   }
 
   async #flushMirror(): Promise<void> {

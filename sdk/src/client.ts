@@ -15,6 +15,7 @@ import { RoomSubscription, type JoinRoomOptions } from "./room";
 import { newClientMsgId, ownCopy, SendQueue, type PendingSend, type SendResult } from "./sends";
 import { defaultSeqStore, type SeqStore } from "./seq-store";
 import { webSocketConnector, type Connector } from "./transport";
+import { Waiters } from "./waiters";
 
 export class GimClient {
   /** Typed HTTP calls (friends, groups, users, …) with this client's session. */
@@ -36,7 +37,7 @@ export class GimClient {
   #attempt = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #room: RoomSubscription | null = null;
-  #waiters: { resolve(): void; reject(err: GimError): void }[] = [];
+  readonly #waiters = new Waiters();
 
   constructor(options: GimClientOptions) {
     this.#options = { ...DEFAULT_OPTIONS, ...options };
@@ -112,9 +113,7 @@ export class GimClient {
     if (this.#state === "online") {
       return;
     }
-    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    // A disconnect() while the seq loads rejects `done` before it is returned to the caller.
-    done.catch(() => undefined);
+    const done = this.#waiters.add();
     if (this.#stopped) {
       this.#stopped = false;
       this.#attempt = 0;
@@ -298,9 +297,7 @@ export class GimClient {
     const code = event.code === CloseCode.AUTH_FAILED ? ErrorCode.UNAUTHORIZED : ClientErrorCode.CANCELLED;
     const err = new GimError(code, event.reason || "closed");
     this.#sends.failAll(err);
-    for (const waiter of this.#waiters.splice(0)) {
-      waiter.reject(err);
-    }
+    this.#waiters.rejectAll(err);
     this.#setState("closed", { code: event.code });
     this.#events.emit("closed", event);
   }
@@ -318,9 +315,7 @@ export class GimClient {
     if (this.#state === "syncing") {
       this.#attempt = 0;
       this.#setState("online");
-      for (const waiter of this.#waiters.splice(0)) {
-        waiter.resolve();
-      }
+      this.#waiters.resolveAll();
     }
   }
 

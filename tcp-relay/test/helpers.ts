@@ -3,11 +3,12 @@
  * port 0, and a gim TCP client. Every wait has a timeout.
  */
 import { connect as netConnect, type Socket } from "node:net";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { pb } from "../../proto/gen/pb.js";
 import { FrameDecoder, encodeFrame, type Framing } from "../src/framing";
 import { startRelay, type Relay } from "../src/relay";
 import type { RelayOptions } from "../src/config";
+import type { Store } from "../src/store";
 
 export { pb };
 export const PT = pb.PackageType;
@@ -225,4 +226,17 @@ export async function connectSignedIn(port: number, device: Device, framing: Fra
     throw new Error(`sign-in failed: ${reply.code} ${reply.message}`);
   }
   return client;
+}
+
+/**
+ * The registry's compare-and-delete on one store: a device registered by connection c1, then by
+ * c2 (it connected again) stays registered when c1 ends after, and goes when c2 ends.
+ */
+export async function expectOnlyHolderReleases(store: Store, instanceId: string): Promise<void> {
+  await store.registerDevice(6, 5, "c1");
+  await store.registerDevice(6, 5, "c2");
+  await store.releaseDevice(6, "c1");
+  expect(await store.lookupDevice(6)).toEqual({ instanceId, userId: 5 });
+  await store.releaseDevice(6, "c2");
+  expect(await store.lookupDevice(6)).toBeNull();
 }

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { startRelay } from "../src/relay";
 import { MemoryStore } from "../src/store";
-import { connectSignedIn, PT, startTestRelay, stopRelays, TcpClient, until, type Device } from "./helpers";
+import { connectSignedIn, expectOnlyHolderReleases, PT, startTestRelay, stopRelays, TcpClient, until, type Device } from "./helpers";
 import { FakeWorker } from "./fake-worker";
 
 let fake: FakeWorker | null = null;
@@ -43,13 +43,7 @@ describe("operations: metrics endpoint and structured logs", () => {
   });
 
   it("lets only the connection that registered a device release it (memory store)", async () => {
-    const store = new MemoryStore("ops-mem", 60_000, 60_000);
-    await store.registerDevice(6, 5, "c1");
-    await store.registerDevice(6, 5, "c2"); // the same device connects again; c1 ends after
-    await store.releaseDevice(6, "c1");
-    expect(await store.lookupDevice(6)).toEqual({ instanceId: "ops-mem", userId: 5 });
-    await store.releaseDevice(6, "c2");
-    expect(await store.lookupDevice(6)).toBeNull();
+    await expectOnlyHolderReleases(new MemoryStore("ops-mem", 60_000, 60_000), "ops-mem");
   });
 
   it("logs JSON lines with the instance id", async () => {

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RelayClose } from "../src/codes";
 import type { Relay } from "../src/relay";
-import { connectSignedIn, signIn, startTestRelay, stopRelays, TcpClient } from "./helpers";
+import { connectSignedIn, expectOnlyHolderReleases, signIn, startTestRelay, stopRelays, TcpClient } from "./helpers";
 import { startRedisServer, type RedisServer } from "./redis-server";
 
 let redis: RedisServer;
@@ -59,12 +59,7 @@ describe("Redis: what spans relay instances", () => {
 
   it("lets only the connection that registered a device release it, on the same instance too", async () => {
     const { store } = await startTestRelay({ redisUrl: redis.url, redisPrefix: prefix(), instanceId: "relay-same" });
-    await store.registerDevice(6, 5, "c1");
-    await store.registerDevice(6, 5, "c2"); // the same device connects again; c1 ends after
-    await store.releaseDevice(6, "c1");
-    expect(await store.lookupDevice(6)).toEqual({ instanceId: "relay-same", userId: 5 });
-    await store.releaseDevice(6, "c2");
-    expect(await store.lookupDevice(6)).toBeNull();
+    await expectOnlyHolderReleases(store, "relay-same");
   });
 
   it("lists the fleet with each instance's connection counts, and forgets an instance that stops", async () => {

@@ -64,25 +64,6 @@ describe("friends", () => {
     expect(aliceInbox.map((m) => command(m).code)).toEqual([pb.PushCode.PC_AGREE_ADD_FRIEND]);
   });
 
-  it("delivers on a repeated AddFriend the agreement that accepting a request by asking back lost", async () => {
-    const alice = await named("a9");
-    const bob = await named("b9");
-    // What alice's AddFriend leaves when bob had asked first and the call to his inbox failed.
-    await env.DB.batch([
-      env.DB.prepare("INSERT INTO friends (user_id, friend_id, status, create_time, update_time, request_ms) VALUES (?, ?, 1, 1, 1, 100)").bind(bob.userId, alice.userId),
-      env.DB.prepare("INSERT INTO friends (user_id, friend_id, status, create_time, update_time, request_ms) VALUES (?, ?, 1, 1, 1, 200)").bind(alice.userId, bob.userId),
-    ]);
-    const again = await call("pb.LogicExt/AddFriend", { friendId: bob.userId }, alice);
-    expect(again.body).toMatchObject({ code: "already_exists", gimCode: 10015 });
-    await call("pb.LogicExt/AddFriend", { friendId: bob.userId }, alice);
-    const bobInbox = (await syncAll(await connect(bob), 0)).messages.map(command);
-    expect(bobInbox.map((c) => c.code)).toEqual([pb.PushCode.PC_AGREE_ADD_FRIEND]);
-    expect(pb.AgreeAddFriendPush.decode(bobInbox[0]!.data).friendId).toBe(alice.userId);
-    // The one who asked first is told nothing by asking again.
-    expect((await call("pb.LogicExt/AddFriend", { friendId: alice.userId }, bob)).status).toBe(409);
-    expect((await syncAll(await connect(alice), 0)).messages).toEqual([]);
-  });
-
   it("notifies every request and agreement again after a delete, and a repeated call notifies nothing twice", async () => {
     const alice = await named("a6");
     const bob = await named("b6");

@@ -2,7 +2,7 @@
 import { ErrorCode } from "../../proto/codes";
 import { AppError, unwrap } from "../../proto/errors";
 import { pb } from "../../proto/gen/pb.js";
-import type { GroupProfile } from "../../durable-objects/group-chat/group-chat";
+import type { GroupProfile } from "../../durable-objects/group-chat/inputs";
 import { maxGroupMembers, requireRoomFor } from "../../durable-objects/group-chat/rules";
 import { unary, type Service } from "../connect-rpc";
 import { listUserGroups, reserveGroupId } from "../db/groups";
